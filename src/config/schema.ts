@@ -1,0 +1,216 @@
+// The one source of truth for plantgate's configuration: types, defaults and validation.
+// Every object is strict (unknown keys are errors); `plantgate schema` prints it as JSON
+// Schema. Shape: connections → devices (unit id) → groups (poll interval) → tags.
+
+import { z } from "zod";
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "letters, digits, '_' or '-', starting with a letter");
+
+export const TABLES = ["coil", "discreteInput", "inputRegister", "holdingRegister"] as const;
+export const TYPES = ["bool", "int16", "uint16", "int32", "uint32", "float32"] as const;
+export const ORDERS = ["ABCD", "CDAB", "BADC", "DCBA"] as const;
+
+export const tagSchema = z
+  .strictObject({
+    name,
+    table: z.enum(TABLES).default("holdingRegister"),
+    /** Zero-based protocol address. */
+    address: z.number().int().min(0).max(65535),
+    type: z.enum(TYPES).default("uint16"),
+    /** ABCD big-endian; DCBA all reversed; BADC bytes swapped per register; CDAB words swapped. */
+    order: z.enum(ORDERS).default("ABCD"),
+    scale: z.number().default(1),
+    offset: z.number().default(0),
+    unit: z.string().optional(),
+  })
+  .superRefine((tag, ctx) => {
+    const bitTable = tag.table === "coil" || tag.table === "discreteInput";
+    if (bitTable !== (tag.type === "bool")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["type"],
+        message: bitTable
+          ? `a ${tag.table} holds one bit: use type bool`
+          : `type bool needs table coil or discreteInput`,
+      });
+    }
+  });
+
+export const groupSchema = z.strictObject({
+  name: name.default("default"),
+  pollIntervalMs: z.number().int().min(5).default(1000),
+  tags: z.array(tagSchema).min(1),
+});
+
+export const deviceSchema = z.strictObject({
+  name,
+  unitId: z.number().int().min(0).max(255).default(1),
+  /** Per-device override of the connection's timeout. */
+  timeoutMs: z.number().int().min(1).optional(),
+  /** Registers a single read may span (the Modbus limit is 125). */
+  maxRegistersPerRead: z.number().int().min(1).max(125).default(125),
+  /** Bits a single read of coils or discrete inputs may span (the Modbus limit is 2000). */
+  maxBitsPerRead: z.number().int().min(1).max(2000).default(2000),
+  /** Unused registers a merged read may include to save a request. */
+  maxGap: z.number().int().min(0).max(124).default(10),
+  groups: z.array(groupSchema).min(1),
+});
+
+export const reconnectSchema = z.strictObject({
+  initialDelayMs: z.number().int().min(1).default(500),
+  maxDelayMs: z.number().int().min(1).default(30000),
+});
+
+export const connectionSchema = z.strictObject({
+  name,
+  type: z.literal("tcp").default("tcp"),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  timeoutMs: z.number().int().min(1).default(1000),
+  reconnect: reconnectSchema.prefault({}),
+  devices: z.array(deviceSchema).min(1),
+});
+
+export const storeSchema = z.strictObject({
+  /** Database file; relative paths are resolved against `stateDir`. */
+  path: z.string().default("plantgate.db"),
+  flushIntervalMs: z.number().int().min(1).default(250),
+  batchSize: z.number().int().min(1).default(1000),
+  /** Readings held in memory while the database cannot take them; beyond it the oldest drop. */
+  queueCapacity: z.number().int().min(1).default(100000),
+  synchronous: z.enum(["off", "normal", "full"]).default("normal"),
+});
+
+export const modelSchema = z.strictObject({
+  kind: z.enum(["linear", "mlp"]).default("mlp"),
+  hiddenUnits: z.array(z.number().int().min(1).max(256)).default([16]),
+  epochs: z.number().int().min(1).default(100),
+  batchSize: z.number().int().min(1).default(64),
+  learningRate: z.number().positive().default(0.01),
+  l2: z.number().min(0).default(0),
+});
+
+export const learningSchema = z.strictObject({
+  /** The tag to predict, `device.tag`. */
+  target: z.string().min(1),
+  /** Input tags; default: every numeric tag except the target. */
+  features: z.array(z.string().min(1)).optional(),
+  /** Step of the common time grid every tag is aligned onto. */
+  gridMs: z.number().int().min(1).default(1000),
+  /** Grid steps a missing value may be carried forward; beyond it the row is left out. */
+  maxFillSteps: z.number().int().min(0).default(3),
+  /** Aligned rows needed before the first model is trained. */
+  minRows: z.number().int().min(10).default(300),
+  /** Newest aligned rows a training run uses. */
+  windowRows: z.number().int().min(10).default(20000),
+  /** Newest share of the window held out to measure the model. */
+  holdoutFraction: z.number().gt(0).lt(1).default(0.2),
+  retrainIntervalMs: z.number().int().min(1000).default(3600000),
+  /** Model versions kept on disk. */
+  keepVersions: z.number().int().min(1).default(5),
+  model: modelSchema.prefault({}),
+});
+
+const levelsSchema = z
+  .strictObject({ warning: z.number().optional(), alarm: z.number().optional() })
+  .refine((l) => l.warning !== undefined || l.alarm !== undefined, {
+    message: "give a warning level, an alarm level or both",
+  });
+
+export const ruleSchema = z
+  .strictObject({
+    name,
+    /** "prediction" (the model's predicted target) or a tag name. */
+    signal: z.string().default("prediction"),
+    below: levelsSchema.optional(),
+    above: levelsSchema.optional(),
+    /** The signal must come back past a level by this much before the severity drops. */
+    hysteresis: z.number().min(0).default(0),
+    /** A new severity must hold this long before it is raised or cleared. */
+    debounceMs: z.number().int().min(0).default(5000),
+  })
+  .refine((r) => (r.below === undefined) !== (r.above === undefined), {
+    message: "give exactly one of below or above",
+  });
+
+export const SEVERITIES = ["ok", "warning", "alarm"] as const;
+
+export const outputLineSchema = z.strictObject({
+  name,
+  /** GPIO line number (BCM numbering on a Raspberry Pi). */
+  gpio: z.number().int().min(0),
+  /** Severities at which the line is driven active. */
+  activeOn: z.array(z.enum(SEVERITIES)).min(1),
+  /** Electrical level that means active. */
+  activeLevel: z.union([z.literal(0), z.literal(1)]).default(1),
+  /** Level at start, on stop and whenever the state is unknown. */
+  safeLevel: z.union([z.literal(0), z.literal(1)]).default(0),
+  /** Rule whose severity drives the line; default: the worst of all rules. */
+  rule: z.string().optional(),
+});
+
+export const outputsSchema = z.strictObject({
+  /** auto: real GPIO through onoff where the kernel offers it, else virtual. */
+  driver: z.enum(["auto", "onoff", "virtual"]).default("auto"),
+  /** File where the virtual driver records its line levels; relative to `stateDir`. */
+  stateFile: z.string().default("outputs.json"),
+  lines: z.array(outputLineSchema).default([]),
+});
+
+export const simulatorSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  host: z.string().default("127.0.0.1"),
+  port: z.number().int().min(1).max(65535).default(5020),
+  unitId: z.number().int().min(1).max(247).default(1),
+  seed: z.number().int().default(1),
+  /** The simulated line advances one step per interval. */
+  stepMs: z.number().int().min(1).default(1000),
+  /** First degradation episode, from start. */
+  firstEpisodeAfterMs: z.number().int().min(0).default(75000),
+  episodeEveryMs: z.number().int().min(1000).default(300000),
+  episodeDurationMs: z.number().int().min(1000).default(60000),
+});
+
+export const configSchema = z.strictObject({
+  gateway: z
+    .strictObject({
+      name: z.string().default("plantgate"),
+      /** Database, models, control socket and output state live here. */
+      stateDir: z.string().default("/var/lib/plantgate"),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+    })
+    .prefault({}),
+  connections: z.array(connectionSchema).default([]),
+  store: storeSchema.prefault({}),
+  learning: learningSchema.optional(),
+  alerts: z.strictObject({ rules: z.array(ruleSchema).default([]) }).prefault({}),
+  outputs: outputsSchema.prefault({}),
+  simulator: simulatorSchema.prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConnectionConfig = Config["connections"][number];
+export type DeviceConfig = ConnectionConfig["devices"][number];
+export type GroupConfig = DeviceConfig["groups"][number];
+export type TagConfig = GroupConfig["tags"][number];
+export type TagTable = (typeof TABLES)[number];
+export type TagType = (typeof TYPES)[number];
+export type ByteOrder = (typeof ORDERS)[number];
+export type StoreConfig = Config["store"];
+export type LearningConfig = NonNullable<Config["learning"]>;
+export type ModelConfig = LearningConfig["model"];
+export type RuleConfig = Config["alerts"]["rules"][number];
+export type Severity = (typeof SEVERITIES)[number];
+export type OutputsConfig = Config["outputs"];
+export type OutputLineConfig = OutputsConfig["lines"][number];
+export type SimulatorConfig = Config["simulator"];
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: "input" });
+}

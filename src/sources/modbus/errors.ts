@@ -1,0 +1,57 @@
+// Typed Modbus errors: the poller decides a reading's quality from the error's class.
+
+export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  1: "illegal function",
+  2: "illegal data address",
+  3: "illegal data value",
+  4: "server device failure",
+  5: "acknowledge",
+  6: "server device busy",
+  8: "memory parity error",
+  10: "gateway path unavailable",
+  11: "gateway target device failed to respond",
+};
+
+export class ModbusError extends Error {
+  override name = "ModbusError";
+}
+
+/** The device answered with an exception response (function code | 0x80). */
+export class ModbusExceptionError extends ModbusError {
+  override name = "ModbusExceptionError";
+  constructor(
+    readonly unitId: number,
+    readonly functionCode: number,
+    readonly exceptionCode: number,
+  ) {
+    const what = EXCEPTION_NAMES[exceptionCode] ?? "unknown exception";
+    super(`unit ${unitId} function ${functionCode}: exception ${exceptionCode} (${what})`);
+  }
+}
+
+/** No answer within the request's timeout. The connection stays usable. */
+export class ModbusTimeoutError extends ModbusError {
+  override name = "ModbusTimeoutError";
+  constructor(
+    readonly unitId: number,
+    readonly timeoutMs: number,
+  ) {
+    super(`unit ${unitId}: no response within ${timeoutMs} ms`);
+  }
+}
+
+/** The connection is not open, or closed while the request waited. */
+export class ModbusDisconnectedError extends ModbusError {
+  override name = "ModbusDisconnectedError";
+  constructor(
+    readonly endpoint: string,
+    detail?: string,
+  ) {
+    super(`${endpoint}: disconnected${detail ? ` (${detail})` : ""}`);
+  }
+}
+
+/** The response was well framed but does not fit the request (wrong length, wrong function). */
+export class ModbusResponseError extends ModbusError {
+  override name = "ModbusResponseError";
+}
