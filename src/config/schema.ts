@@ -184,6 +184,8 @@ export const configSchema = z.strictObject({
   log: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+      /** A status line with the daemon's counters is logged at info this often; 0: never. */
+      statusIntervalMs: z.number().int().min(0).default(60000),
     })
     .prefault({}),
   connections: z.array(connectionSchema).default([]),

@@ -1,0 +1,149 @@
+// Reading a config file: environment variables are substituted into the YAML text, the
+// text is parsed, then validated by the one schema. Every problem is reported at once,
+// each with the path of the bad field.
+
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { type Config, configSchema } from "./schema.js";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(`${file}: ${problems.length} problem(s)\n  ${problems.join("\n  ")}`);
+  }
+}
+
+const VAR = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** `${NAME}` and `${NAME:-default}` are replaced; `$$` stands for a literal `$`. */
+export function substituteEnv(
+  text: string,
+  env: NodeJS.ProcessEnv,
+): { text: string; missing: string[] } {
+  const missing: string[] = [];
+  const out = text.replace(VAR, (whole, name?: string, fallback?: string) => {
+    if (whole === "$$") return "$";
+    const value = env[name as string];
+    if (value !== undefined && value !== "") return value;
+    if (fallback !== undefined) return fallback;
+    missing.push(name as string);
+    return "";
+  });
+  return { text: out, missing };
+}
+
+function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => `${i.path.length ? i.path.join(".") : "(top)"}: ${i.message}`);
+}
+
+/** Checks that span several fields: unique names, tags the learning and rules refer to. */
+export function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const tags = new Set<string>();
+  const devices = new Set<string>();
+
+  config.connections.forEach((conn, c) => {
+    conn.devices.forEach((dev, d) => {
+      if (devices.has(dev.name)) {
+        problems.push(`connections.${c}.devices.${d}.name: device "${dev.name}" defined twice`);
+      }
+      devices.add(dev.name);
+      for (const group of dev.groups) {
+        for (const tag of group.tags) {
+          const full = `${dev.name}.${tag.name}`;
+          if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
+          tags.add(full);
+        }
+      }
+    });
+  });
+
+  const learning = config.learning;
+  if (learning) {
+    if (!tags.has(learning.target)) {
+      problems.push(`learning.target: no tag "${learning.target}" (tags are device.tag)`);
+    }
+    learning.features?.forEach((f, i) => {
+      if (!tags.has(f)) problems.push(`learning.features.${i}: no tag "${f}"`);
+      if (f === learning.target) problems.push(`learning.features.${i}: the target is no input`);
+    });
+  }
+
+  config.alerts.rules.forEach((rule, r) => {
+    if (rule.signal === "prediction" && !learning) {
+      problems.push(`alerts.rules.${r}.signal: "prediction" needs a learning section`);
+    } else if (rule.signal !== "prediction" && !tags.has(rule.signal)) {
+      problems.push(`alerts.rules.${r}.signal: no tag "${rule.signal}"`);
+    }
+  });
+
+  const ruleNames = new Set(config.alerts.rules.map((r) => r.name));
+  config.outputs.lines.forEach((line, i) => {
+    if (line.rule && !ruleNames.has(line.rule)) {
+      problems.push(`outputs.lines.${i}.rule: no rule "${line.rule}"`);
+    }
+  });
+  return problems;
+}
+
+/** Validates an already parsed document; relative paths resolve against `baseDir`. */
+export function parseConfig(doc: unknown, file: string, baseDir: string): Config {
+  const result = configSchema.safeParse(doc ?? {});
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+
+  const config = result.data;
+  const problems = crossCheck(config);
+  if (problems.length) throw new ConfigError(file, problems);
+
+  if (!isAbsolute(config.gateway.stateDir)) {
+    config.gateway.stateDir = resolve(baseDir, config.gateway.stateDir);
+  }
+  return config;
+}
+
+/**
+ * Loads a config file. A relative `stateDir` resolves against the working directory,
+ * so `./var` means the checkout's var/ when run from the repository.
+ */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: string;
+  try {
+    raw = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read: ${(err as Error).message}`]);
+  }
+
+  const { text, missing } = substituteEnv(raw, env);
+  if (missing.length) {
+    const names = [...new Set(missing)].join(", ");
+    throw new ConfigError(file, [`environment variable(s) not set: ${names}`]);
+  }
+
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
+  }
+  return parseConfig(doc, file, process.cwd());
+}
+
+/** Every tag of the config, `device.tag` → its config, in definition order. */
+export function listTags(config: Config) {
+  const out = new Map<string, { device: string; unit?: string; type: string }>();
+  for (const conn of config.connections) {
+    for (const dev of conn.devices) {
+      for (const group of dev.groups) {
+        for (const tag of group.tags) {
+          out.set(`${dev.name}.${tag.name}`, { device: dev.name, unit: tag.unit, type: tag.type });
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+// GPIO where there is none: every level change is logged and the levels of all lines are
+// kept in a small JSON state file (written atomically), so a test or an operator can see
+// what a real output would show.
+
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Logger } from "../core/logger.js";
+import type { GpioDriver, GpioLine, Level } from "./gpio.js";
+
+interface LineState {
+  gpio: number;
+  level: Level;
+  changedAt: string;
+}
+
+export class VirtualGpioDriver implements GpioDriver {
+  readonly kind = "virtual" as const;
+  private readonly lines: Record<string, LineState> = {};
+
+  constructor(
+    private readonly stateFile: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async open(name: string, gpio: number, initial: Level): Promise<GpioLine> {
+    this.set(name, gpio, initial);
+    return {
+      write: async (level) => this.set(name, gpio, level),
+      release: async () => {},
+    };
+  }
+
+  private set(name: string, gpio: number, level: Level): void {
+    if (this.lines[name]?.level === level) return;
+    this.lines[name] = { gpio, level, changedAt: new Date().toISOString() };
+    this.logger.debug({ line: name, gpio, level }, "virtual output set");
+    this.save();
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.stateFile), { recursive: true });
+    const tmp = `${this.stateFile}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify({ lines: this.lines }, null, 2)}\n`);
+    renameSync(tmp, this.stateFile);
+  }
+}

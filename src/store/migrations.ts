@@ -1,0 +1,84 @@
+// The database schema, as an ordered list of migrations. `PRAGMA user_version` records how
+// many have run; each runs in its own transaction. Append new migrations; never edit one
+// that has shipped.
+
+import { randomUUID } from "node:crypto";
+import type Database from "better-sqlite3";
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: Migration[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+      CREATE TABLE tags (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        device TEXT NOT NULL,
+        type TEXT NOT NULL,
+        unit TEXT
+      ) STRICT;
+
+      -- id is the uplink cursor: AUTOINCREMENT never reuses a key, even after deletes.
+      CREATE TABLE readings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        tag_id INTEGER NOT NULL REFERENCES tags(id),
+        value ANY,
+        quality TEXT NOT NULL CHECK (quality IN ('good', 'bad')),
+        reason TEXT,
+        exception_code INTEGER
+      ) STRICT;
+      CREATE INDEX readings_tag_ts ON readings(tag_id, ts);
+
+      CREATE TABLE predictions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        value REAL NOT NULL,
+        model_version TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX predictions_ts ON predictions(ts);
+
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        message TEXT NOT NULL,
+        data TEXT
+      ) STRICT;
+      CREATE INDEX events_ts ON events(ts);
+    `);
+    const meta = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    meta.run("epoch_id", randomUUID());
+    meta.run("created_ts", String(Date.now()));
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings a database up to SCHEMA_VERSION. Refuses a database written by a newer plantgate. */
+export function migrate(db: Database.Database): { from: number; to: number } {
+  const from = db.pragma("user_version", { simple: true }) as number;
+  if (from > SCHEMA_VERSION) {
+    throw new Error(
+      `database schema version ${from} is newer than this plantgate supports (${SCHEMA_VERSION})`,
+    );
+  }
+
+  if (from === 0) {
+    // auto_vacuum only takes effect before the first table is created.
+    db.pragma("auto_vacuum = INCREMENTAL");
+  }
+
+  for (let v = from; v < SCHEMA_VERSION; v++) {
+    const step = MIGRATIONS[v] as Migration;
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return { from, to: SCHEMA_VERSION };
+}

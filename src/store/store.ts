@@ -1,0 +1,264 @@
+// The buffer: every reading, prediction and event lands in one SQLite file (WAL). One
+// writer drains a bounded in-memory queue in batched transactions, so polling never waits
+// on the disk. When the database refuses writes, readings wait in the queue; when the queue
+// overflows, the oldest are dropped — counted, logged and recorded, never silently.
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { StoreConfig } from "../config/schema.js";
+import type { Clock } from "../core/clock.js";
+import type { EventSink, GatewayEvent } from "../core/events.js";
+import type { Component, Health } from "../core/lifecycle.js";
+import type { Logger } from "../core/logger.js";
+import type { Reading, ReadingSink } from "../core/reading.js";
+import type { HistorySource, Prediction, TimeSeries } from "../core/series.js";
+import { migrate } from "./migrations.js";
+
+export interface TagInfo {
+  name: string;
+  device: string;
+  type: string;
+  unit?: string;
+}
+
+export interface StoreDeps {
+  path: string;
+  config: StoreConfig;
+  tags: TagInfo[];
+  clock: Clock;
+  logger: Logger;
+}
+
+type SqlValue = number | string | bigint | null;
+
+function toSql(value: Reading["value"]): SqlValue {
+  if (typeof value === "boolean") return value ? 1 : 0;
+  return value;
+}
+
+export class Store implements Component, ReadingSink, EventSink, HistorySource {
+  readonly name = "store";
+  private db?: Database.Database;
+  private queue: Reading[] = [];
+  private predictions: Prediction[] = [];
+  private tagIds = new Map<string, number>();
+  private timer?: NodeJS.Timeout;
+  private written = 0;
+  private dropped = 0;
+  private failing?: string;
+  private epochId = "";
+
+  constructor(private readonly deps: StoreDeps) {}
+
+  get epoch(): string {
+    return this.epochId;
+  }
+
+  async start(): Promise<void> {
+    const { path, config, logger } = this.deps;
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    const { from, to } = migrate(db);
+    db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
+    db.pragma("foreign_keys = ON");
+    this.db = db;
+
+    this.epochId = this.meta("epoch_id") ?? "";
+    for (const tag of this.deps.tags) this.tagId(tag);
+    logger.info({ path, schemaFrom: from, schemaTo: to, epochId: this.epochId }, "store opened");
+
+    this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.flush();
+    if (this.queue.length) {
+      this.deps.logger.error({ lost: this.queue.length }, "store closed with unwritten readings");
+    }
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  health(): Health {
+    return {
+      status: this.failing ? "degraded" : "ok",
+      queued: this.queue.length,
+      written: this.written,
+      dropped: this.dropped,
+      lastError: this.failing,
+      epochId: this.epochId,
+    };
+  }
+
+  // Writing
+
+  write(readings: readonly Reading[]): void {
+    for (const r of readings) this.queue.push(r);
+    const overflow = this.queue.length - this.deps.config.queueCapacity;
+    if (overflow > 0) this.dropOldest(overflow);
+    if (this.queue.length >= this.deps.config.batchSize && !this.failing) this.flush();
+  }
+
+  writePrediction(p: Prediction): void {
+    this.predictions.push(p);
+  }
+
+  event(e: GatewayEvent): void {
+    const db = this.db;
+    if (!db) return;
+    try {
+      db.prepare("INSERT INTO events (ts, kind, source, message, data) VALUES (?, ?, ?, ?, ?)").run(
+        e.ts,
+        e.kind,
+        e.source,
+        e.message,
+        e.data ? JSON.stringify(e.data) : null,
+      );
+    } catch (err) {
+      this.deps.logger.error({ err, kind: e.kind }, "event not recorded");
+    }
+  }
+
+  /** Commits everything queued, in transactions of at most batchSize readings. */
+  flush(): void {
+    const db = this.db;
+    if (!db) return;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.slice(0, this.deps.config.batchSize);
+        this.insertBatch(db, batch);
+        this.queue.splice(0, batch.length);
+        this.written += batch.length;
+      }
+      this.flushPredictions(db);
+      this.recovered();
+    } catch (err) {
+      this.writeFailed(err as Error);
+    }
+  }
+
+  private insertBatch(db: Database.Database, batch: Reading[]): void {
+    const insert = db.prepare(
+      `INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    db.transaction(() => {
+      for (const r of batch) {
+        const q = r.quality;
+        const bad = q.status === "bad";
+        insert.run(
+          r.ts,
+          this.tagIdByName(r.tag),
+          bad ? null : toSql(r.value),
+          q.status,
+          bad ? q.reason : null,
+          bad ? (q.exceptionCode ?? null) : null,
+        );
+      }
+    })();
+  }
+
+  private flushPredictions(db: Database.Database): void {
+    if (!this.predictions.length) return;
+    const insert = db.prepare(
+      "INSERT INTO predictions (ts, target, value, model_version) VALUES (?, ?, ?, ?)",
+    );
+    db.transaction(() => {
+      for (const p of this.predictions) insert.run(p.ts, p.target, p.value, p.modelVersion);
+    })();
+    this.predictions = [];
+  }
+
+  private dropOldest(count: number): void {
+    this.queue.splice(0, count);
+    this.dropped += count;
+    const { logger, clock } = this.deps;
+    logger.error(
+      { dropped: count, droppedTotal: this.dropped },
+      "store queue full: dropped oldest",
+    );
+    this.event({
+      ts: clock.now(),
+      kind: "store.incident",
+      source: "store",
+      message: `queue full: ${count} oldest readings dropped`,
+      data: { dropped: count, droppedTotal: this.dropped },
+    });
+  }
+
+  private writeFailed(err: Error): void {
+    if (this.failing === err.message) return;
+    this.failing = err.message;
+    this.deps.logger.error(
+      { err: err.message, queued: this.queue.length },
+      "store cannot write; readings wait in memory",
+    );
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.deps.logger.warn({ previousError: this.failing }, "store writing again");
+    this.failing = undefined;
+  }
+
+  // Tags
+
+  private tagId(tag: TagInfo): number {
+    const db = this.db as Database.Database;
+    db.prepare(
+      `INSERT INTO tags (name, device, type, unit) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET device = excluded.device, type = excluded.type,
+       unit = excluded.unit`,
+    ).run(tag.name, tag.device, tag.type, tag.unit ?? null);
+    const row = db.prepare("SELECT id FROM tags WHERE name = ?").get(tag.name) as { id: number };
+    this.tagIds.set(tag.name, row.id);
+    return row.id;
+  }
+
+  private tagIdByName(name: string): number {
+    const id = this.tagIds.get(name);
+    if (id !== undefined) return id;
+    const device = name.split(".")[0] ?? name;
+    return this.tagId({ name, device, type: "unknown" });
+  }
+
+  private meta(key: string): string | undefined {
+    const row = this.db?.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  // Reading
+
+  history(tags: readonly string[], fromTs: number, toTs: number): Map<string, TimeSeries> {
+    const out = new Map<string, TimeSeries>();
+    const db = this.db;
+    if (!db) return out;
+    const select = db
+      .prepare(
+        `SELECT ts, value FROM readings
+         WHERE tag_id = ? AND ts >= ? AND ts < ? AND quality = 'good'
+         ORDER BY ts`,
+      )
+      .raw(true);
+    for (const tag of tags) {
+      const series: TimeSeries = { ts: [], values: [] };
+      const id = this.tagIds.get(tag);
+      if (id !== undefined) {
+        for (const [ts, value] of select.all(id, fromTs, toTs) as [number, unknown][]) {
+          const n = Number(value);
+          if (Number.isFinite(n)) {
+            series.ts.push(ts);
+            series.values.push(n);
+          }
+        }
+      }
+      out.set(tag, series);
+    }
+    return out;
+  }
+}
