@@ -29,4 +29,3 @@ export function requireOrSkip(missing: string | undefined): boolean {
   console.warn(`skipping: ${missing}`);
   return false;
 }
-

@@ -1,0 +1,238 @@
+// The composition root: the one place that knows every part. It builds them from the
+// config, starts them in order, and stops them in reverse: pollers stop first, outputs go
+// to their safe state, and the buffer is flushed last.
+
+import { isAbsolute, join } from "node:path";
+import { AlertEngine } from "../alerts/engine.js";
+import { listTags } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { ControlServer, SOCKET_NAME } from "../control/channel.js";
+import type { Clock } from "../core/clock.js";
+import type { Component, Health } from "../core/lifecycle.js";
+import type { Logger } from "../core/logger.js";
+import type { Reading, ReadingSink } from "../core/reading.js";
+import type { Prediction } from "../core/series.js";
+import { Learner } from "../model/learner.js";
+import { Outputs } from "../outputs/outputs.js";
+import { SimulatorServer } from "../simulator/server.js";
+import { createModbusSource, type ModbusPoller } from "../sources/modbus/poller.js";
+import { LatestValues } from "../store/latest.js";
+import { Store } from "../store/store.js";
+import { chooseGpioDriver } from "./gpio-choice.js";
+
+export function statePath(config: Config, file: string): string {
+  return isAbsolute(file) ? file : join(config.gateway.stateDir, file);
+}
+
+/** The inputs of the model: the configured features, else every numeric tag but the target. */
+export function featureTags(config: Config): string[] {
+  const learning = config.learning;
+  if (!learning) return [];
+  if (learning.features) return learning.features;
+  return [...listTags(config)]
+    .filter(([name, t]) => name !== learning.target && t.type !== "bool")
+    .map(([name]) => name);
+}
+
+export class Daemon {
+  private readonly started: Component[] = [];
+  private readonly latest = new LatestValues();
+  private store?: Store;
+  private alerts?: AlertEngine;
+  private learner?: Learner;
+  private readonly pollers: ModbusPoller[] = [];
+  private statusTimer?: NodeJS.Timeout;
+  private predictions = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    logger.info({ gateway: config.gateway.name, stateDir: config.gateway.stateDir }, "starting");
+    try {
+      await this.startParts();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.startStatusLog();
+    this.store?.event({
+      ts: this.clock.now(),
+      kind: "daemon.started",
+      source: config.gateway.name,
+      message: "started",
+    });
+    logger.info({ components: this.started.map((c) => c.name) }, "started");
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.statusTimer);
+    this.store?.event({
+      ts: this.clock.now(),
+      kind: "daemon.stopped",
+      source: this.config.gateway.name,
+      message: "stopped",
+    });
+    await this.alerts?.settled();
+    while (this.started.length) {
+      const part = this.started.pop() as Component;
+      try {
+        await part.stop();
+      } catch (err) {
+        this.logger.error({ component: part.name, err: (err as Error).message }, "stop failed");
+      }
+    }
+    this.logger.info("stopped");
+  }
+
+  health(): Record<string, Health> {
+    return Object.fromEntries(this.started.map((c) => [c.name, c.health()]));
+  }
+
+  private async startParts(): Promise<void> {
+    const { config, logger, clock } = this;
+    const child = (component: string) => logger.child({ component });
+
+    const store = new Store({
+      path: statePath(config, config.store.path),
+      config: config.store,
+      tags: [...listTags(config)].map(([name, t]) => ({ name, ...t })),
+      clock,
+      logger: child("store"),
+    });
+    this.store = store;
+    await this.run(store);
+
+    if (config.simulator.enabled) {
+      await this.run(new SimulatorServer(config.simulator, child("simulator")));
+    }
+
+    const outputs = new Outputs(
+      config.outputs.lines,
+      await chooseGpioDriver(config, child("gpio")),
+      child("outputs"),
+    );
+    await this.run(outputs);
+    this.alerts = new AlertEngine({
+      rules: config.alerts.rules,
+      clock,
+      logger: child("alerts"),
+      events: store,
+      onChange: (states) => outputs.apply(states),
+    });
+
+    if (config.learning) {
+      this.learner = new Learner({
+        config: config.learning,
+        features: featureTags(config),
+        modelDir: join(config.gateway.stateDir, "models"),
+        history: store,
+        latest: this.latest,
+        onPrediction: (p) => this.onPrediction(p),
+        clock,
+        logger: child("learner"),
+        events: store,
+      });
+      await this.run(this.learner);
+    }
+
+    const sink = this.readingSink();
+    for (const connection of config.connections) {
+      const { transport, poller } = createModbusSource(connection, {
+        sink,
+        events: store,
+        clock,
+        logger,
+      });
+      await this.run(transport);
+      await this.run(poller);
+      this.pollers.push(poller);
+    }
+
+    await this.run(
+      new ControlServer(
+        join(config.gateway.stateDir, SOCKET_NAME),
+        { status: () => this.status() },
+        child("control"),
+      ),
+    );
+  }
+
+  private async run(part: Component): Promise<void> {
+    await part.start();
+    this.started.push(part);
+  }
+
+  /** Readings go to the buffer, the latest-value cache, and rules watching a tag. */
+  private readingSink(): ReadingSink {
+    const store = this.store as Store;
+    const alerts = this.alerts as AlertEngine;
+    const watched = alerts.signals();
+    return {
+      write: (readings: readonly Reading[]) => {
+        store.write(readings);
+        this.latest.write(readings);
+        for (const r of readings) {
+          if (!watched.has(r.tag)) continue;
+          const value = r.quality.status === "good" ? Number(r.value) : undefined;
+          alerts.feed(r.tag, value);
+        }
+      },
+    };
+  }
+
+  private onPrediction(p: Prediction | undefined): void {
+    if (p) {
+      this.store?.writePrediction(p);
+      if (this.predictions++ === 0) {
+        this.logger.info(
+          { target: p.target, value: p.value, model: p.modelVersion },
+          "first prediction",
+        );
+      }
+    }
+    this.alerts?.feed("prediction", p?.value);
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      gateway: this.config.gateway.name,
+      polls: this.pollers.reduce((n, p) => n + p.progress, 0),
+      health: this.health(),
+      rules: Object.fromEntries(this.alerts?.states() ?? []),
+      predictions: this.predictions,
+      latest: this.latest.snapshot().map((r) => ({
+        tag: r.tag,
+        ts: r.ts,
+        value: typeof r.value === "bigint" ? r.value.toString() : r.value,
+        quality: r.quality,
+      })),
+    };
+  }
+
+  private startStatusLog(): void {
+    const every = this.config.log.statusIntervalMs;
+    if (!every) return;
+    this.statusTimer = setInterval(() => {
+      const store = this.store?.health();
+      const learner = this.learner?.health();
+      this.logger.info(
+        {
+          polls: this.pollers.reduce((n, p) => n + p.progress, 0),
+          stored: store?.written,
+          queued: store?.queued,
+          dropped: store?.dropped,
+          predictions: this.predictions,
+          model: learner?.modelVersion,
+          rules: Object.fromEntries(this.alerts?.states() ?? []),
+        },
+        "status",
+      );
+    }, every);
+    this.statusTimer.unref();
+  }
+}

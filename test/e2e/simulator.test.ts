@@ -1,0 +1,80 @@
+// The walking skeleton end to end: the real `plantgate run` on the simulator config, on a
+// shortened schedule. Its JSON log must show polls, stored readings, a trained model,
+// predictions, and an output change once the degradation starts; SIGTERM must leave the
+// virtual outputs in their safe state and exit 0.
+
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deriveConfig } from "../support/config.js";
+import { freePort } from "../support/ports.js";
+import { type LogLine, type Proc, startPlantgate } from "../support/process.js";
+
+describe("plantgate run on the simulator", () => {
+  let dir: string;
+  let proc: Proc;
+  let exitCode: number | null;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pg-sim-"));
+    const port = String(await freePort());
+    const config = deriveConfig("simulator.yaml", { PLANTGATE_SIM_PORT: port }, dir, (doc) => {
+      doc.gateway.stateDir = dir;
+      doc.log.statusIntervalMs = 1000;
+      Object.assign(doc.simulator, {
+        stepMs: 100,
+        firstEpisodeAfterMs: 15000,
+        episodeDurationMs: 20000,
+      });
+      doc.connections[0].devices[0].groups[0].pollIntervalMs = 100;
+      doc.learning.gridMs = 100;
+      doc.alerts.rules[0].debounceMs = 500;
+    });
+    proc = startPlantgate(["run", "--config", config]);
+  });
+
+  afterAll(async () => {
+    await proc?.stop(2000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("polls, stores, trains, predicts and raises the alarm when the line degrades", async () => {
+    const trained = await proc.waitFor((l) => l.msg === "model trained", 60_000, "a model");
+    expect(trained.holdoutMae).toBeTypeOf("number");
+    await proc.waitFor((l) => l.msg === "first prediction", 20_000, "a prediction");
+
+    const degrades = await proc.waitFor((l) => l.msg === "degradation begins", 60_000);
+    const alarm = await proc.waitFor(
+      (l) => l.msg === "output changed" && l.line === "redLamp" && l.level === 1,
+      60_000,
+      "the red lamp",
+    );
+    // The alarm follows the degradation, not the training or the start.
+    expect(Date.parse(String(alarm.time))).toBeGreaterThan(Date.parse(String(degrades.time)));
+
+    const status = proc.lines.filter((l: LogLine) => l.msg === "status").at(-1);
+    expect(Number(status?.polls)).toBeGreaterThan(0);
+    expect(Number(status?.stored)).toBeGreaterThan(0);
+
+    exitCode = await proc.stop();
+    expect(exitCode).toBe(0);
+  }, 150_000);
+
+  it("leaves the outputs safe and the buffer holding what was polled", () => {
+    const state = JSON.parse(readFileSync(join(dir, "outputs.json"), "utf8"));
+    for (const line of Object.values(state.lines) as Array<{ level: number }>) {
+      expect(line.level).toBe(0);
+    }
+
+    const db = new Database(join(dir, "plantgate.db"), { readonly: true });
+    const readings = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };
+    const predictions = db.prepare("SELECT count(*) AS n FROM predictions").get() as { n: number };
+    const raised = db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'alert.raised'").get();
+    db.close();
+    expect(readings.n).toBeGreaterThan(100);
+    expect(predictions.n).toBeGreaterThan(0);
+    expect((raised as { n: number }).n).toBeGreaterThan(0);
+  });
+});
