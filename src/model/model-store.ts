@@ -1,0 +1,187 @@
+// Trained models on disk, one folder per version (v000001/ …) and a pointer file `current`
+// naming the champion. A power cut must never leave a half-written model as the champion,
+// so each version is written to a temporary folder and renamed into place, and the pointer
+// is replaced by rename too.
+
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { ModelConfig } from "../config/schema.js";
+import type { Logger } from "../core/logger.js";
+import { scalerFromJson } from "../preprocess/scaler.js";
+import type { ModelFiles, Scalers } from "./types.js";
+
+export interface ModelMeta {
+  version: string;
+  createdTs: number;
+  features: string[];
+  target: string;
+  holdoutMae: number;
+  holdoutRmse: number;
+  trainRows: number;
+  holdoutRows: number;
+  /** Time range of the aligned rows the model was trained and measured on. */
+  dataFromTs: number;
+  dataToTs: number;
+  model: ModelConfig;
+  backend: string;
+  trainMs: number;
+}
+
+export interface StoredModel {
+  meta: ModelMeta;
+  files: ModelFiles;
+  scalers: Scalers;
+}
+
+export type NewModel = Omit<StoredModel, "meta"> & { meta: Omit<ModelMeta, "version"> };
+
+const VERSION_RE = /^v(\d{6,})$/;
+const POINTER = "current";
+
+export function versionName(n: number): string {
+  return `v${String(n).padStart(6, "0")}`;
+}
+
+export class ModelStore {
+  constructor(
+    private readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Version folders on disk, oldest first. */
+  async list(): Promise<string[]> {
+    await mkdir(this.dir, { recursive: true });
+    const names = await readdir(this.dir);
+    return names
+      .filter((n) => VERSION_RE.test(n))
+      .sort((a, b) => versionNumber(a) - versionNumber(b));
+  }
+
+  /** Writes a new version (not yet current) and returns its name. */
+  async save(model: NewModel): Promise<string> {
+    const versions = await this.list();
+    const last = versions.at(-1);
+    const version = versionName(last ? versionNumber(last) + 1 : 1);
+    const meta: ModelMeta = { ...model.meta, version };
+    const tmp = join(this.dir, `.tmp-${version}-${randomBytes(4).toString("hex")}`);
+    await mkdir(tmp);
+    try {
+      await writeDurably(join(tmp, "model.json"), JSON.stringify(modelJson(model.files)));
+      await writeDurably(join(tmp, "weights.bin"), new Uint8Array(model.files.weightData));
+      await writeDurably(join(tmp, "scaler.json"), JSON.stringify(model.scalers));
+      await writeDurably(join(tmp, "meta.json"), JSON.stringify(meta, null, 2));
+      await rename(tmp, join(this.dir, version));
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+    return version;
+  }
+
+  /** Makes `version` the champion: the pointer is replaced whole or not at all. */
+  async setCurrent(version: string): Promise<void> {
+    if (!VERSION_RE.test(version)) throw new Error(`not a model version name: ${version}`);
+    const tmp = join(this.dir, `.${POINTER}-${randomBytes(4).toString("hex")}`);
+    await writeDurably(tmp, `${version}\n`);
+    await rename(tmp, join(this.dir, POINTER));
+  }
+
+  /** The version the pointer names, or undefined without a (valid) pointer. */
+  async current(): Promise<string | undefined> {
+    const text = await readFile(join(this.dir, POINTER), "utf8").catch(() => undefined);
+    const version = text?.trim();
+    return version && VERSION_RE.test(version) ? version : undefined;
+  }
+
+  /** Deletes the oldest versions beyond `keep`, never the current one; returns them. */
+  async prune(keep: number): Promise<string[]> {
+    const current = await this.current();
+    const versions = await this.list();
+    const doomed = versions.slice(0, Math.max(0, versions.length - keep));
+    const removed = doomed.filter((v) => v !== current);
+    for (const version of removed) {
+      await rm(join(this.dir, version), { recursive: true, force: true });
+    }
+    // Temporary folders left by a save that a crash interrupted; saves never overlap prune.
+    const stale = (await readdir(this.dir)).filter((n) => n.startsWith(".tmp-"));
+    for (const name of stale) await rm(join(this.dir, name), { recursive: true, force: true });
+    return removed;
+  }
+
+  async load(version: string): Promise<StoredModel> {
+    const folder = join(this.dir, version);
+    const modelJson = JSON.parse(await readFile(join(folder, "model.json"), "utf8"));
+    const weights = await readFile(join(folder, "weights.bin"));
+    const scalerData = JSON.parse(await readFile(join(folder, "scaler.json"), "utf8"));
+    const meta = JSON.parse(await readFile(join(folder, "meta.json"), "utf8")) as ModelMeta;
+    const weightSpecs = modelJson.weightsManifest?.[0]?.weights;
+    if (!modelJson.modelTopology || !Array.isArray(weightSpecs)) {
+      throw new Error(`${folder}/model.json lacks modelTopology or weightsManifest`);
+    }
+    if (meta.version !== version || !Array.isArray(meta.features)) {
+      throw new Error(`${folder}/meta.json does not describe version ${version}`);
+    }
+    return {
+      meta,
+      files: {
+        modelTopology: modelJson.modelTopology,
+        weightSpecs,
+        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length),
+      },
+      scalers: {
+        features: scalerFromJson(scalerData?.features),
+        target: scalerFromJson(scalerData?.target),
+      },
+    };
+  }
+
+  /**
+   * The champion, or the newest older version that reads back if the champion does not
+   * (a damaged disk, a hand-edited file). Undefined when no version is readable.
+   */
+  async loadCurrent(): Promise<StoredModel | undefined> {
+    const versions = await this.list();
+    const current = await this.current();
+    if (current === undefined && versions.length > 0) {
+      this.logger.warn({ dir: this.dir }, "model pointer missing or unreadable");
+    }
+    const limit = current ? versionNumber(current) : Infinity;
+    const candidates = versions.filter((v) => versionNumber(v) <= limit).reverse();
+    for (const version of candidates) {
+      try {
+        const model = await this.load(version);
+        if (version !== current) this.logger.warn({ version, current }, "fell back to model");
+        return model;
+      } catch (err) {
+        this.logger.warn({ version, err: String(err) }, "model unreadable");
+      }
+    }
+    return undefined;
+  }
+}
+
+function versionNumber(version: string): number {
+  return Number(VERSION_RE.exec(version)?.[1] ?? Number.NaN);
+}
+
+/** The same layout tfjs writes for file:// saves, so the files load with stock tools. */
+function modelJson(files: ModelFiles): object {
+  return {
+    format: "layers-model",
+    generatedBy: "plantgate",
+    modelTopology: files.modelTopology,
+    weightsManifest: [{ paths: ["weights.bin"], weights: files.weightSpecs }],
+  };
+}
+
+/** Writes and fsyncs, so a rename that follows never exposes an empty file after a crash. */
+async function writeDurably(path: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(path, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

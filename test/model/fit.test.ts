@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { learningSchema } from "../../src/config/schema.js";
+import { initBackend } from "../../src/model/backend.js";
+import { splitChronological, trainModel } from "../../src/model/fit.js";
+import { loadNetwork, predictRows } from "../../src/model/network.js";
+import { scaleRow, unscaleValue } from "../../src/preprocess/scaler.js";
+
+/** y = 3a - 2b + 50 with a little deterministic noise. */
+function linearData(n: number) {
+  const x: number[][] = [];
+  const y: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = Math.sin(i * 0.37) * 10;
+    const b = Math.cos(i * 0.11) * 5 + 20;
+    x.push([a, b]);
+    y.push(3 * a - 2 * b + 50 + Math.sin(i * 7.1) * 0.1);
+  }
+  return { x, y };
+}
+
+describe("splitChronological", () => {
+  it("holds out the newest rows", () => {
+    const x = [[1], [2], [3], [4], [5]];
+    const split = splitChronological({
+      x,
+      y: [1, 2, 3, 4, 5],
+      features: ["a"],
+      model: learningSchema.parse({ target: "y" }).model,
+      holdoutFraction: 0.4,
+    });
+
+    expect(split.xTrain).toEqual([[1], [2], [3]]);
+    expect(split.yHoldout).toEqual([4, 5]);
+  });
+});
+
+describe("trainModel", () => {
+  it("learns a linear relation, reports errors in target units, and frees its tensors", async () => {
+    const runtime = await initBackend();
+    const model = learningSchema.parse({
+      target: "y",
+      model: { kind: "linear", epochs: 60, batchSize: 32, learningRate: 0.05 },
+    }).model;
+    const before = runtime.tf.memory().numTensors;
+    const { x, y } = linearData(400);
+
+    const result = await trainModel(runtime, {
+      x,
+      y,
+      features: ["a", "b"],
+      model,
+      holdoutFraction: 0.2,
+    });
+
+    expect(runtime.tf.memory().numTensors).toBe(before);
+    expect(result.metrics.trainRows).toBe(320);
+    expect(result.metrics.holdoutRows).toBe(80);
+    expect(result.metrics.holdoutMae).toBeLessThan(0.5);
+    expect(result.metrics.holdoutRmse).toBeGreaterThanOrEqual(result.metrics.holdoutMae);
+
+    // The saved files rebuild a network that predicts the same relation.
+    const network = await loadNetwork(runtime.tf, result.files);
+    const scaled = scaleRow(result.scalers.features, [2, 10]);
+    const [out] = predictRows(runtime.tf, network, [scaled]);
+    network.dispose();
+    expect(unscaleValue(result.scalers.target, out as number)).toBeCloseTo(36, 0);
+  });
+});
