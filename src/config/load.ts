@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parseDocument, parse as parseYaml, visit } from "yaml";
 import type { z } from "zod";
 import { type Config, configSchema } from "./schema.js";
 
@@ -91,6 +91,40 @@ export function crossCheck(config: Config): string[] {
   return problems;
 }
 
+/**
+ * Parses YAML and substitutes the environment into its string values (never into comments
+ * or keys). A value that is one reference alone, like `port: ${PORT}`, takes the type the
+ * substituted text has in YAML, so it can be a number or a boolean.
+ */
+export function parseWithEnv(
+  raw: string,
+  env: NodeJS.ProcessEnv,
+): { doc: unknown; problems: string[] } {
+  const document = parseDocument(raw);
+  if (document.errors.length) {
+    return { doc: undefined, problems: document.errors.map((e) => `not valid YAML: ${e.message}`) };
+  }
+
+  const missing: string[] = [];
+  visit(document, {
+    Scalar(_key, node) {
+      if (typeof node.value !== "string" || !node.value.includes("$")) return;
+      const sub = substituteEnv(node.value, env);
+      missing.push(...sub.missing);
+      const whole = /^\$\{[^}]+\}$/.test(node.value);
+      node.value = whole && sub.text !== "" ? parseYaml(sub.text) : sub.text;
+    },
+  });
+
+  if (missing.length) {
+    return {
+      doc: undefined,
+      problems: [`environment variable(s) not set: ${[...new Set(missing)].join(", ")}`],
+    };
+  }
+  return { doc: document.toJS(), problems: [] };
+}
+
 /** Validates an already parsed document; relative paths resolve against `baseDir`. */
 export function parseConfig(doc: unknown, file: string, baseDir: string): Config {
   const result = configSchema.safeParse(doc ?? {});
@@ -118,18 +152,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(file, [`cannot read: ${(err as Error).message}`]);
   }
 
-  const { text, missing } = substituteEnv(raw, env);
-  if (missing.length) {
-    const names = [...new Set(missing)].join(", ");
-    throw new ConfigError(file, [`environment variable(s) not set: ${names}`]);
-  }
-
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message}`]);
-  }
+  const { doc, problems } = parseWithEnv(raw, env);
+  if (problems.length) throw new ConfigError(file, problems);
   return parseConfig(doc, file, process.cwd());
 }
 

@@ -33,7 +33,8 @@ export interface StoreDeps {
 type SqlValue = number | string | bigint | null;
 
 function toSql(value: Reading["value"]): SqlValue {
-  if (typeof value === "boolean") return value ? 1 : 0;
+  // As bigint, so SQLite stores an INTEGER, not the REAL a JS number would bind as.
+  if (typeof value === "boolean") return value ? 1n : 0n;
   return value;
 }
 
@@ -59,8 +60,9 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
     const { path, config, logger } = this.deps;
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
-    db.pragma("journal_mode = WAL");
+    // Migrations first: auto_vacuum must be set before anything else touches a new file.
     const { from, to } = migrate(db);
+    db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
     db.pragma("foreign_keys = ON");
     this.db = db;

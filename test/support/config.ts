@@ -2,10 +2,11 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, stringify } from "yaml";
-import { substituteEnv } from "../../src/config/load.js";
+import { stringify } from "yaml";
+import { parseWithEnv } from "../../src/config/load.js";
 import { repoRoot } from "./data.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: tests edit config documents freely
 type Doc = Record<string, any>;
 
 /** Loads config/NAME with the given environment, lets `edit` change it, writes it to dir. */
@@ -16,7 +17,7 @@ export function deriveConfig(
   edit: (doc: Doc) => void,
 ): string {
   const raw = readFileSync(join(repoRoot, "config", name), "utf8");
-  const doc = parse(substituteEnv(raw, env).text) as Doc;
+  const doc = parseWithEnv(raw, env).doc as Doc;
   edit(doc);
   const file = join(dir, name);
   writeFileSync(file, stringify(doc));

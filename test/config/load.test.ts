@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, substituteEnv } from "../../src/config/load.js";
+import { configJsonSchema } from "../../src/config/schema.js";
+import { repoRoot } from "../support/data.js";
+
+function write(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "pg-cfg-")), "c.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+const minimal = `
+connections:
+  - name: plc
+    host: 10.0.0.5
+    devices:
+      - name: press
+        groups:
+          - tags:
+              - { name: speed, address: 3 }
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    loadConfig(write(text), env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("config", () => {
+  it("fills defaults", () => {
+    const c = loadConfig(write(minimal), {});
+    const conn = c.connections[0];
+    expect(conn?.port).toBe(502);
+    expect(conn?.timeoutMs).toBe(1000);
+    const tag = conn?.devices[0]?.groups[0]?.tags[0];
+    expect(tag).toMatchObject({
+      table: "holdingRegister",
+      type: "uint16",
+      order: "ABCD",
+      scale: 1,
+    });
+    expect(c.gateway.stateDir).toBe("/var/lib/plantgate");
+    expect(c.store.synchronous).toBe("normal");
+  });
+
+  it("rejects unknown keys with the path of the field", () => {
+    const p = problems(minimal.replace("host: 10.0.0.5", "host: 10.0.0.5\n    hots: x"));
+    expect(p.join("\n")).toMatch(/connections\.0.*hots/);
+  });
+
+  it("lists every problem at once", () => {
+    const bad = minimal
+      .replace("address: 3", "address: -1, type: float33")
+      .replace("name: plc", "name: 9plc");
+    const p = problems(bad);
+    expect(p.length).toBeGreaterThanOrEqual(3);
+    expect(p.some((s) => s.startsWith("connections.0.name"))).toBe(true);
+    expect(p.some((s) => s.includes("tags.0.address"))).toBe(true);
+    expect(p.some((s) => s.includes("tags.0.type"))).toBe(true);
+  });
+
+  it("substitutes environment variables before validation", () => {
+    const text = minimal.replace(
+      "host: 10.0.0.5",
+      "host: ${PLC_HOST}\n    port: ${PLC_PORT:-1502}",
+    );
+    const c = loadConfig(write(text), { PLC_HOST: "plc.local" });
+    expect(c.connections[0]?.host).toBe("plc.local");
+    expect(c.connections[0]?.port).toBe(1502);
+    expect(problems(text, {})).toEqual(["environment variable(s) not set: PLC_HOST"]);
+    expect(substituteEnv("cost $$5 ${A}", { A: "x" }).text).toBe("cost $5 x");
+  });
+
+  it("checks references across sections", () => {
+    const text = `${minimal}
+learning: { target: press.nope }
+alerts:
+  rules: [{ name: r, signal: press.gone, below: { alarm: 1 } }]
+`;
+    const p = problems(text);
+    expect(p).toContain('learning.target: no tag "press.nope" (tags are device.tag)');
+    expect(p).toContain('alerts.rules.0.signal: no tag "press.gone"');
+  });
+
+  it("refuses a bool type on a register table", () => {
+    const p = problems(minimal.replace("address: 3", "address: 3, type: bool"));
+    expect(p.join()).toMatch(/type bool needs table coil or discreteInput/);
+  });
+
+  it("accepts the shipped configs", () => {
+    const c = loadConfig(join(repoRoot, "config/simulator.yaml"), {});
+    expect(c.simulator.enabled).toBe(true);
+    expect(c.learning?.target).toBe("line.efficiency");
+    loadConfig(join(repoRoot, "config/plantgate.example.yaml"), { PLC_HOST: "192.0.2.10" });
+  });
+
+  it("prints a JSON Schema", () => {
+    const schema = configJsonSchema() as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(["connections", "store", "learning", "alerts", "outputs"]),
+    );
+  });
+});
