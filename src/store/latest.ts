@@ -16,7 +16,7 @@ export class LatestValues implements ReadingSink, LatestSource {
 
   latest(tag: string): LatestValue | undefined {
     const r = this.values.get(tag);
-    if (!r || r.quality.status !== "good") return undefined;
+    if (r?.quality.status !== "good") return undefined;
     const value = Number(r.value);
     return Number.isFinite(value) ? { ts: r.ts, value } : undefined;
   }
