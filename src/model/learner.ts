@@ -47,7 +47,7 @@ interface TrainingData {
 }
 
 const DEFAULT_TRAIN_CHECK_MS = 5000;
-/** After a failed run, wait this long (or the retrain interval, if shorter) before trying again. */
+/** After a failed run, wait this long (or the retrain interval if shorter) to try again. */
 const FAILED_RUN_BACKOFF_MS = 60_000;
 
 export class Learner implements Component {
@@ -185,6 +185,9 @@ export class Learner implements Component {
     const toTs = clock.now() + 1;
     const fromTs = toTs - config.windowRows * config.gridMs;
     const tags = [...features, config.target];
+    // LIMITATION: the history read and the alignment run on the main thread; at the default
+    // 20000-row window that is tens of milliseconds. Moving both into the worker (with its
+    // own read-only database handle) would lift it.
     const aligned = alignToGrid(tags, history.history(tags, fromTs, toTs), config);
     const rows = aligned.rows.slice(-config.windowRows);
     const ts = aligned.ts.slice(-config.windowRows);
@@ -222,8 +225,10 @@ export class Learner implements Component {
       backend: result.backend,
       trainMs: metrics.trainMs,
     };
-    // Load before saving: weightData may be detached once written, and a model that does
-    // not load back must not become current.
+    // LIMITATION: a new model always replaces the champion if its error is finite. Scoring
+    // the champion on the same holdout rows and keeping the better one would guard against
+    // a run on unlucky data; that needs the champion's weights in the worker.
+    // Load before saving: a model that does not load back must not become current.
     const network = await loadNetwork(runtime.tf, result.files);
     const version = await store.save({ files: result.files, scalers: result.scalers, meta });
     await store.setCurrent(version);

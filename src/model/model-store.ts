@@ -71,6 +71,9 @@ export class ModelStore {
       await writeDurably(join(tmp, "weights.bin"), new Uint8Array(model.files.weightData));
       await writeDurably(join(tmp, "scaler.json"), JSON.stringify(model.scalers));
       await writeDurably(join(tmp, "meta.json"), JSON.stringify(meta, null, 2));
+      // LIMITATION: the parent directory is not fsynced after the rename, so a power cut
+      // right after it may lose the new version (never corrupt it); the pointer then still
+      // names the previous champion. An fsync of the directory handle would close the gap.
       await rename(tmp, join(this.dir, version));
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });

@@ -35,7 +35,7 @@ describe("splitChronological", () => {
 });
 
 describe("trainModel", () => {
-  it("learns a linear relation, reports errors in target units, and frees its tensors", async () => {
+  it("learns a linear relation, measures in target units, frees its tensors", async () => {
     const runtime = await initBackend();
     const model = learningSchema.parse({
       target: "y",

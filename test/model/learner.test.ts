@@ -151,8 +151,9 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner on CCPP", () => {
     } finally {
       await learner.stop();
     }
-  });
+  }, 60_000);
 
+  // Runs after the test above, on the model it left in `dir`.
   it("continues with the trained model after a restart, without retraining", async () => {
     const events: GatewayEvent[] = [];
     const predictions: Prediction[] = [];

@@ -157,6 +157,8 @@ describe("alignToGrid", () => {
   });
 
   it("rejects a grid step that is not positive", () => {
-    expect(() => alignToGrid(["a"], new Map(), { gridMs: 0, maxFillSteps: 1 })).toThrow(RangeError);
+    const options = { gridMs: 0, maxFillSteps: 1 };
+
+    expect(() => alignToGrid(["a"], new Map(), options)).toThrow(RangeError);
   });
 });
