@@ -23,7 +23,8 @@ export interface LearnerOptions {
   modelDir: string;
   history: HistorySource;
   latest: LatestSource;
-  onPrediction: (p: Prediction) => void;
+  /** Called every grid step: a prediction, or undefined when none can be made (unknown). */
+  onPrediction: (p: Prediction | undefined) => void;
   clock: Clock;
   logger: Logger;
   events: EventSink;
@@ -137,8 +138,7 @@ export class Learner implements Component {
   private emitPrediction(): void {
     try {
       const prediction = this.predictNow();
-      if (!prediction) return;
-      this.predictions++;
+      if (prediction) this.predictions++;
       this.options.onPrediction(prediction);
     } catch (err) {
       this.options.logger.warn({ err: String(err) }, "prediction failed");

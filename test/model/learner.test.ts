@@ -108,7 +108,9 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner on CCPP", () => {
       modelDir: dir,
       history: source,
       latest,
-      onPrediction: (p) => out.push(p),
+      onPrediction: (p) => {
+        if (p) out.push(p);
+      },
       clock,
       logger: silentLogger(),
       events: { event: (e) => events.push(e) },

@@ -5,7 +5,7 @@ Holding registers, one contiguous block, big-endian bytes and words (ABCD):
   10 step                       uint32, 1 for the first row served, +1 per row
   12 csv_row                    uint32, the row's index in the CSV (0 = first data row)
 
-The sequence: the first --normal-rows rows in the file's order, then a stretch of
+Serving starts at the first read. The sequence: the first --normal-rows rows in the file's order, then a stretch of
 --low-rows rows taken from the lowest-output end of the data set (lowest PE first),
 then --tail-rows further rows in file order. One row per --step-ms. Every row served is
 logged as a JSON line to --log. "listening" is printed on stdout once the port is open.
@@ -29,6 +29,18 @@ from pymodbus.server import StartAsyncTcpServer
 
 FIELDS = ["AT", "V", "AP", "RH", "PE"]
 HOLDING = 3
+
+
+class WatchedBlock(ModbusSequentialDataBlock):
+    """A datablock that notes the first read, so serving starts when the client is there."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.first_read = asyncio.Event()
+
+    def getValues(self, address, count=1):
+        self.first_read.set()
+        return super().getValues(address, count)
 
 
 def read_rows(path):
@@ -81,8 +93,10 @@ async def main():
 
     rows = read_rows(args.csv)
     order, low_start = sequence(rows, args.normal_rows, args.low_rows, args.tail_rows)
-    block = ModbusSequentialDataBlock(0, [0] * 32)
+    block = WatchedBlock(0, [0] * 32)
     context = ModbusServerContext(slaves=ModbusSlaveContext(hr=block), single=True)
+    # The first row is in place before anyone can read, so no poll sees empty registers.
+    context[0].setValues(HOLDING, 0, registers(rows[order[0]], 1, order[0]))
 
     server = asyncio.ensure_future(
         StartAsyncTcpServer(context, address=("127.0.0.1", args.port))
@@ -98,6 +112,8 @@ async def main():
     print("listening", flush=True)
 
     with open(args.log, "w") as log:
+        # Rows advance from the first poll on: a row served to nobody could not be stored.
+        await block.first_read.wait()
         await advance(context, rows, order, low_start, args, log)
     await server
 
