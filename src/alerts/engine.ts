@@ -39,15 +39,18 @@ export class AlertEngine {
     let changed = false;
     for (const rule of this.rules) {
       if (rule.config.signal !== signal) continue;
+      const from = rule.state;
       const next = rule.update(value, nowMs);
       if (next === undefined) continue;
       changed = true;
-      this.record(rule, next, value);
+      this.record(rule, from, next, value);
     }
     if (changed) {
       const states = this.states();
       // Output writes are serialized so that levels land in the order states changed.
-      this.pending = this.pending.then(() => this.deps.onChange(states));
+      this.pending = this.pending
+        .then(() => this.deps.onChange(states))
+        .catch((err: Error) => this.deps.logger.error({ err: err.message }, "outputs not driven"));
     }
   }
 
@@ -56,20 +59,32 @@ export class AlertEngine {
     return this.pending;
   }
 
-  private record(rule: ThresholdRule, state: RuleState, value: number | undefined): void {
+  private record(
+    rule: ThresholdRule,
+    from: RuleState,
+    to: RuleState,
+    value: number | undefined,
+  ): void {
     const { logger, events, clock } = this.deps;
     const name = rule.config.name;
-    const raised = state === "warning" || state === "alarm";
-    const fields = { rule: name, signal: rule.config.signal, severity: state, value };
+    const raised = rank(to) > rank(from);
+    const fields = { rule: name, signal: rule.config.signal, from, severity: to, value };
     if (raised) logger.warn(fields, "alert raised");
-    else logger.info(fields, state === "ok" ? "alert cleared" : "alert state unknown");
+    else if (to === "ok") logger.info(fields, "alert cleared");
+    else if (to === "unknown") logger.warn(fields, "alert state unknown");
+    else logger.info(fields, "alert lowered");
 
     events.event({
       ts: clock.now(),
-      kind: raised ? "alert.raised" : "alert.cleared",
+      kind: raised ? "alert.raised" : to === "unknown" ? "alert.unknown" : "alert.cleared",
       source: name,
-      message: `${name}: ${state}`,
-      data: { severity: state, value: value ?? null },
+      message: `${name}: ${from} → ${to}`,
+      data: { from, severity: to, value: value ?? null },
     });
   }
+}
+
+/** Warning and alarm outrank ok; unknown outranks nothing, so leaving it raises only alerts. */
+function rank(state: RuleState): number {
+  return { unknown: 0, ok: 0, warning: 1, alarm: 2 }[state];
 }

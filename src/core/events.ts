@@ -6,6 +6,7 @@ export type EventKind =
   | "device.up"
   | "alert.raised"
   | "alert.cleared"
+  | "alert.unknown"
   | "model.promoted"
   | "model.rejected"
   | "store.incident"

@@ -67,7 +67,7 @@ export class Outputs implements Component {
       await handle.write(level);
       this.levels.set(line.name, level);
       this.writes++;
-      this.logger.info({ line: line.name, gpio: line.gpio, level }, "output changed");
+      this.logger.info({ line: line.name, gpio: line.gpio, value: level }, "output changed");
     } catch (err) {
       this.failures++;
       this.logger.error({ line: line.name, err: (err as Error).message }, "output write failed");

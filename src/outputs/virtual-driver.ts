@@ -33,7 +33,7 @@ export class VirtualGpioDriver implements GpioDriver {
   private set(name: string, gpio: number, level: Level): void {
     if (this.lines[name]?.level === level) return;
     this.lines[name] = { gpio, level, changedAt: new Date().toISOString() };
-    this.logger.debug({ line: name, gpio, level }, "virtual output set");
+    this.logger.debug({ line: name, gpio, value: level }, "virtual output set");
     this.save();
   }
 

@@ -47,7 +47,7 @@ describe("plantgate run on the simulator", () => {
 
     const degrades = await proc.waitFor((l) => l.msg === "degradation begins", 60_000);
     const alarm = await proc.waitFor(
-      (l) => l.msg === "output changed" && l.line === "redLamp" && l.level === 1,
+      (l) => l.msg === "output changed" && l.line === "redLamp" && l.value === 1,
       60_000,
       "the red lamp",
     );
