@@ -1,6 +1,10 @@
 // Turning a group's tags into as few read requests as the device's caps allow. Each table is
 // planned on its own: tags sorted by address, neighbours merged while the unused registers
 // between them stay within maxGap and the whole span within the per-read cap.
+//
+// LIMITATION: the greedy merge gives the fewest requests when tags do not overlap; with
+// overlapping tags (one register read as two types) it may plan one request more than needed.
+// A dynamic-programming pass over the sorted tags would lift it.
 
 import type { TagConfig, TagTable } from "../../config/schema.js";
 import { TABLES } from "../../config/schema.js";

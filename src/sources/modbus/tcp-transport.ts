@@ -3,6 +3,9 @@
 // per connection; a reply whose transaction id is not the one in flight (typically one that
 // arrives after its request timed out) is discarded and counted, never taken as the answer
 // to a later request.
+//
+// LIMITATION: no pipelining. Gateways that accept several transactions at once would be
+// polled faster if `inFlight` became a map keyed by transaction id with a per-connection cap.
 
 import * as net from "node:net";
 import type { Health } from "../../core/lifecycle.js";

@@ -173,7 +173,7 @@ describe("TcpTransport", () => {
     expect(payload.toString("hex")).toBe("0412345678");
   });
 
-  it("discards a reply that arrives after its timeout; the next request gets its own", async () => {
+  it("discards a reply arriving after its timeout; the next request gets its own", async () => {
     await open();
     let late: SeenRequest | undefined;
     server.handler = (req, socket) => {
@@ -219,7 +219,8 @@ describe("TcpTransport", () => {
         transport.request({ ...READ, payload: Buffer.from([0, a, 0, 1]), timeoutMs: 1000 }),
       ),
     );
-    expect(replies.map((r) => r.toString("hex"))).toEqual(["020001", "020002", "020003", "020004"]);
+    const hex = replies.map((r) => r.toString("hex"));
+    expect(hex).toEqual(["020001", "020002", "020003", "020004"]);
     expect(most).toBe(1);
   });
 
