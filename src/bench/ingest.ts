@@ -8,7 +8,7 @@ import { connectionSchema, storeSchema } from "../config/schema.js";
 import { systemClock } from "../core/clock.js";
 import { silentLogger } from "../core/logger.js";
 import type { Reading } from "../core/reading.js";
-import { createModbusSource } from "../sources/modbus/poller.js";
+import { createModbusSource } from "../sources/modbus/source.js";
 import { migrate } from "../store/migrations.js";
 import { Store } from "../store/store.js";
 import { startFastServer } from "./fast-server.js";

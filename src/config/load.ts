@@ -47,6 +47,17 @@ export function crossCheck(config: Config): string[] {
   const tags = new Set<string>();
   const devices = new Set<string>();
 
+  config.sensors.forEach((sensor, i) => {
+    if (devices.has(sensor.name))
+      problems.push(`sensors.${i}.name: "${sensor.name}" defined twice`);
+    devices.add(sensor.name);
+    for (const field of sensor.fields) {
+      const full = `${sensor.name}.${field.name}`;
+      if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
+      tags.add(full);
+    }
+  });
+
   config.connections.forEach((conn, c) => {
     conn.devices.forEach((dev, d) => {
       if (devices.has(dev.name)) {
@@ -167,6 +178,15 @@ export function listTags(config: Config) {
           out.set(`${dev.name}.${tag.name}`, { device: dev.name, unit: tag.unit, type: tag.type });
         }
       }
+    }
+  }
+  for (const sensor of config.sensors) {
+    for (const field of sensor.fields) {
+      out.set(`${sensor.name}.${field.name}`, {
+        device: sensor.name,
+        unit: field.unit,
+        type: "float64",
+      });
     }
   }
   return out;

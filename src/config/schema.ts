@@ -1,6 +1,7 @@
 // The one source of truth for plantgate's configuration: types, defaults and validation.
 // Every object is strict (unknown keys are errors); `plantgate schema` prints it as JSON
-// Schema. Shape: connections → devices (unit id) → groups (poll interval) → tags.
+// Schema. Shape: connections → devices (unit id) → groups (poll interval) → tags; serial
+// ASCII sensors → fields.
 
 import { z } from "zod";
 
@@ -9,32 +10,69 @@ const name = z
   .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "letters, digits, '_' or '-', starting with a letter");
 
 export const TABLES = ["coil", "discreteInput", "inputRegister", "holdingRegister"] as const;
-export const TYPES = ["bool", "int16", "uint16", "int32", "uint32", "float32"] as const;
+export const TYPES = [
+  "bool",
+  "bit",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "float32",
+  "float64",
+  "string",
+] as const;
 export const ORDERS = ["ABCD", "CDAB", "BADC", "DCBA"] as const;
 
 export const tagSchema = z
   .strictObject({
     name,
     table: z.enum(TABLES).default("holdingRegister"),
-    /** Zero-based protocol address. */
-    address: z.number().int().min(0).max(65535),
+    /** Address in the device's addressBase (zero-based by default). */
+    address: z.number().int().min(0).max(65536),
+    /**
+     * bool: a coil or discrete input; bit: one bit of a register (see `bit`); string: `length`
+     * registers of ASCII, two characters each, NULs trimmed. 64-bit integers stay exact.
+     */
     type: z.enum(TYPES).default("uint16"),
     /** ABCD big-endian; DCBA all reversed; BADC bytes swapped per register; CDAB words swapped. */
     order: z.enum(ORDERS).default("ABCD"),
+    /** For type bit: the bit of the register, 0 = least significant. */
+    bit: z.number().int().min(0).max(15).optional(),
+    /** For type string: its length in registers. */
+    length: z.number().int().min(1).max(125).optional(),
     scale: z.number().default(1),
     offset: z.number().default(0),
     unit: z.string().optional(),
+    /** Report by exception: a new value is stored only when it moves more than this. */
+    deadband: z.number().min(0).optional(),
+    /** With a deadband: store a value at least this often even when it has not moved. */
+    maxSilentMs: z.number().int().min(1).optional(),
   })
   .superRefine((tag, ctx) => {
+    const issue = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
     const bitTable = tag.table === "coil" || tag.table === "discreteInput";
-    if (bitTable !== (tag.type === "bool")) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["type"],
-        message: bitTable
-          ? `a ${tag.table} holds one bit: use type bool`
-          : `type bool needs table coil or discreteInput`,
-      });
+    if (bitTable && tag.type !== "bool")
+      issue("type", `a ${tag.table} holds one bit: use type bool`);
+    if (!bitTable && tag.type === "bool") {
+      issue(
+        "type",
+        "type bool needs table coil or discreteInput (for a register bit use type bit)",
+      );
+    }
+    if ((tag.type === "bit") !== (tag.bit !== undefined)) {
+      issue("bit", tag.type === "bit" ? "type bit needs bit: 0..15" : "bit is only for type bit");
+    }
+    if ((tag.type === "string") !== (tag.length !== undefined)) {
+      issue(
+        "length",
+        tag.type === "string" ? "type string needs length" : "length is only for type string",
+      );
+    }
+    if (tag.maxSilentMs !== undefined && tag.deadband === undefined) {
+      issue("maxSilentMs", "maxSilentMs needs a deadband");
     }
   });
 
@@ -44,17 +82,35 @@ export const groupSchema = z.strictObject({
   tags: z.array(tagSchema).min(1),
 });
 
+export const degradeSchema = z.strictObject({
+  /** Consecutive failed polls after which the unit is skipped for a while. */
+  afterFailures: z.number().int().min(1).default(3),
+  /** The first skip; each failed probe doubles it, up to maxSkipMs. */
+  skipMs: z.number().int().min(1).default(5000),
+  maxSkipMs: z.number().int().min(1).default(60000),
+});
+
 export const deviceSchema = z.strictObject({
   name,
   unitId: z.number().int().min(0).max(255).default(1),
   /** Per-device override of the connection's timeout. */
   timeoutMs: z.number().int().min(1).optional(),
+  /** Extra attempts of a request that timed out, before its readings go bad. */
+  retries: z.number().int().min(0).max(5).default(0),
+  /** 0: addresses are protocol addresses; 1: address 1 means protocol address 0. */
+  addressBase: z.union([z.literal(0), z.literal(1)]).default(0),
+  /** Pause after each request to this device, for devices that need a rest. */
+  requestDelayMs: z.number().int().min(0).default(0),
   /** Registers a single read may span (the Modbus limit is 125). */
   maxRegistersPerRead: z.number().int().min(1).max(125).default(125),
   /** Bits a single read of coils or discrete inputs may span (the Modbus limit is 2000). */
   maxBitsPerRead: z.number().int().min(1).max(2000).default(2000),
   /** Unused registers a merged read may include to save a request. */
   maxGap: z.number().int().min(0).max(124).default(10),
+  /** One register (or bit) per request, for devices that misanswer multi-register reads. */
+  singleRegisterReads: z.boolean().default(false),
+  /** Skip a unit that keeps failing, so it does not slow the others on its connection. */
+  degrade: degradeSchema.prefault({}),
   groups: z.array(groupSchema).min(1),
 });
 
@@ -63,15 +119,106 @@ export const reconnectSchema = z.strictObject({
   maxDelayMs: z.number().int().min(1).default(30000),
 });
 
-export const connectionSchema = z.strictObject({
+const connectionCommon = {
   name,
-  type: z.literal("tcp").default("tcp"),
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535).default(502),
   timeoutMs: z.number().int().min(1).default(1000),
   reconnect: reconnectSchema.prefault({}),
   devices: z.array(deviceSchema).min(1),
+};
+
+const serialLine = {
+  /** Device path; /dev/serial/by-id/... names survive re-plugging. */
+  path: z.string().min(1),
+  baudRate: z.number().int().min(50).default(9600),
+  parity: z.enum(["none", "even", "odd"]).default("none"),
+  dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+  stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+};
+
+/** Silence between RTU frames; default 3.5 characters at the baud rate (1.75 ms above 19200). */
+const frameGapMs = z.number().min(0).optional();
+
+export const tcpConnectionSchema = z.strictObject({
+  ...connectionCommon,
+  type: z.literal("tcp"),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  /** Transactions in flight on this connection, for devices that accept several. */
+  maxInFlight: z.number().int().min(1).max(16).default(1),
 });
+
+export const rtuConnectionSchema = z.strictObject({
+  ...connectionCommon,
+  ...serialLine,
+  type: z.literal("rtu"),
+  frameGapMs,
+  /** Discard the adapter's echo of each request (half-duplex adapters that echo). */
+  echo: z.boolean().default(false),
+});
+
+export const rtuOverTcpConnectionSchema = z.strictObject({
+  ...connectionCommon,
+  type: z.literal("rtuOverTcp"),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(502),
+  frameGapMs,
+});
+
+/** `type` may be left out and means tcp. */
+export const connectionSchema = z.preprocess(
+  (v) => (v && typeof v === "object" && !("type" in v) ? { ...v, type: "tcp" } : v),
+  z.discriminatedUnion("type", [
+    tcpConnectionSchema,
+    rtuConnectionSchema,
+    rtuOverTcpConnectionSchema,
+  ]),
+);
+
+export const sensorFieldSchema = z.strictObject({
+  name,
+  /** csv: the field's position, 0 = first. */
+  index: z.number().int().min(0).optional(),
+  /** keyValue: the key; regex: the named group. Default: the field's name. */
+  key: z.string().optional(),
+  scale: z.number().default(1),
+  offset: z.number().default(0),
+  unit: z.string().optional(),
+});
+
+export const sensorSchema = z
+  .strictObject({
+    name,
+    ...serialLine,
+    /** Frames end with this; \r before it is dropped. */
+    delimiter: z.string().min(1).default("\n"),
+    format: z.enum(["csv", "keyValue", "regex"]),
+    /** csv: between fields; keyValue: between pairs. */
+    separator: z.string().min(1).default(","),
+    /** keyValue: between a key and its value. */
+    assign: z.string().min(1).default("="),
+    /** regex: a pattern with named groups. */
+    pattern: z.string().optional(),
+    /** nmea: `*HH` at the end is the XOR of the characters between `$` and `*`. */
+    checksum: z.enum(["none", "nmea"]).default("none"),
+    reconnect: reconnectSchema.prefault({}),
+    fields: z.array(sensorFieldSchema).min(1),
+  })
+  .superRefine((s, ctx) => {
+    if (s.format === "regex" && !s.pattern) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: "format regex needs a pattern" });
+    }
+    if (s.format === "csv") {
+      s.fields.forEach((f, i) => {
+        if (f.index === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["fields", i, "index"],
+            message: "csv fields need an index",
+          });
+        }
+      });
+    }
+  });
 
 export const storeSchema = z.strictObject({
   /** Database file; relative paths are resolved against `stateDir`. */
@@ -189,6 +336,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   connections: z.array(connectionSchema).default([]),
+  /** Serial ASCII sensors: line-delimited frames, parsed into fields. */
+  sensors: z.array(sensorSchema).default([]),
   store: storeSchema.prefault({}),
   learning: learningSchema.optional(),
   alerts: z.strictObject({ rules: z.array(ruleSchema).default([]) }).prefault({}),
@@ -198,6 +347,11 @@ export const configSchema = z.strictObject({
 
 export type Config = z.output<typeof configSchema>;
 export type ConnectionConfig = Config["connections"][number];
+export type TcpConnectionConfig = z.output<typeof tcpConnectionSchema>;
+export type RtuConnectionConfig = z.output<typeof rtuConnectionSchema>;
+export type RtuOverTcpConnectionConfig = z.output<typeof rtuOverTcpConnectionSchema>;
+export type SensorConfig = Config["sensors"][number];
+export type SensorFieldConfig = SensorConfig["fields"][number];
 export type DeviceConfig = ConnectionConfig["devices"][number];
 export type GroupConfig = DeviceConfig["groups"][number];
 export type TagConfig = GroupConfig["tags"][number];

@@ -73,6 +73,8 @@ export function decodeRaw(
       return be.readUInt32BE(0);
     case "float32":
       return be.readFloatBE(0);
+    default:
+      throw new RangeError(`type ${type} is not decoded by decodeRaw`);
   }
 }
 

@@ -11,7 +11,7 @@ import type { Quality, Reading, ReadingSink } from "../../core/reading.js";
 import { buildReadRequest, decodeTag, parseReadResponse } from "./codec.js";
 import { ModbusDisconnectedError, ModbusExceptionError, ModbusTimeoutError } from "./errors.js";
 import { planReads, type ReadRequest } from "./planner.js";
-import { systemTimers, TcpTransport, type Timers } from "./tcp-transport.js";
+import { systemTimers, type Timers } from "./tcp-transport.js";
 import type { ModbusTransport } from "./transport.js";
 
 export interface ModbusPollerDeps {
@@ -299,38 +299,4 @@ function decodeReading(
     const detail = (err as Error).message;
     return badReading(device, planned.tag.name, ts, { status: "bad", reason: "decode", detail });
   }
-}
-
-export interface ModbusSourceDeps {
-  sink: ReadingSink;
-  events: EventSink;
-  clock: Clock;
-  logger: Logger;
-  timers?: Timers;
-}
-
-/** The transport and poller of one connection, for the composition root to start in order. */
-export function createModbusSource(
-  connection: ConnectionConfig,
-  deps: ModbusSourceDeps,
-): { transport: TcpTransport; poller: ModbusPoller } {
-  const transport = new TcpTransport({
-    host: connection.host,
-    port: connection.port,
-    reconnect: connection.reconnect,
-    // A TCP handshake over a cellular link can take longer than a LAN request timeout.
-    connectTimeoutMs: Math.max(connection.timeoutMs, 3000),
-    logger: deps.logger.child({ component: "modbus-transport", connection: connection.name }),
-    timers: deps.timers,
-  });
-  const poller = new ModbusPoller({
-    connection,
-    transport,
-    sink: deps.sink,
-    events: deps.events,
-    clock: deps.clock,
-    logger: deps.logger.child({ component: "poller", connection: connection.name }),
-    timers: deps.timers,
-  });
-  return { transport, poller };
 }

@@ -10,7 +10,7 @@ import { systemClock } from "../../../src/core/clock.js";
 import type { GatewayEvent } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/logger.js";
 import type { Reading } from "../../../src/core/reading.js";
-import { createModbusSource } from "../../../src/sources/modbus/poller.js";
+import { createModbusSource } from "../../../src/sources/modbus/source.js";
 import { repoRoot, requireOrSkip } from "../../support/data.js";
 import { pymodbusMissing, SYSTEM_PYTHON } from "../../support/pymodbus.js";
 
