@@ -32,6 +32,7 @@ export function createTransport(
         reconnect: connection.reconnect,
         // A TCP handshake over a cellular link can take longer than a LAN request timeout.
         connectTimeoutMs: Math.max(connection.timeoutMs, 3000),
+        maxInFlight: connection.maxInFlight,
         logger,
         timers: deps.timers,
       });

@@ -1,15 +1,18 @@
 // Modbus TCP framed by hand over node:net. We do not use modbus-serial's client: it never
-// prunes its transaction table and mishandles large byte counts. One transaction is in flight
-// per connection; a reply whose transaction id is not the one in flight (typically one that
-// arrives after its request timed out) is discarded and counted, never taken as the answer
-// to a later request.
+// prunes its transaction table and mishandles large byte counts. Up to `maxInFlight`
+// transactions are outstanding per connection (1 unless the device accepts pipelined
+// requests), each matched to its reply by transaction id. The table of outstanding ids is
+// pruned on every reply, timeout and disconnect, so a reply that arrives after its request
+// timed out finds no entry: it is discarded and counted, never taken for another request.
 //
-// LIMITATION: no pipelining. Gateways that accept several transactions at once would be
-// polled faster if `inFlight` became a map keyed by transaction id with a per-connection cap.
+// LIMITATION: ids are handed out in sequence and skip only those still outstanding, so a
+// reply held back by the device for more than 65,535 later transactions would be taken for
+// the request that reused its id. Remembering recently timed-out ids would lift it.
 
 import * as net from "node:net";
 import type { Health } from "../../core/lifecycle.js";
 import { type Logger, silentLogger } from "../../core/logger.js";
+import { parseReadResponse } from "./codec.js";
 import {
   ModbusDisconnectedError,
   ModbusExceptionError,
@@ -22,6 +25,8 @@ import type { ModbusTransport, PduRequest } from "./transport.js";
 const MBAP_LENGTH = 7;
 /** Unit id + the largest PDU (253 bytes). */
 const MAX_MBAP_LENGTH_FIELD = 254;
+/** The schema's cap on `maxInFlight`; few devices queue more than a handful. */
+export const MAX_IN_FLIGHT = 16;
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -44,6 +49,8 @@ export interface TcpTransportOptions {
   timers?: Timers;
   /** Source of jitter in [0, 1). */
   random?: () => number;
+  /** Transactions outstanding at once, 1..16 (default 1): only for devices that pipeline. */
+  maxInFlight?: number;
 }
 
 export interface MbapFrame {
@@ -130,8 +137,10 @@ export class TcpTransport implements ModbusTransport {
   private socket: net.Socket | undefined;
   private isConnected = false;
   private stopped = true;
+  private readonly maxInFlight: number;
+  /** Sent and not yet answered, keyed by transaction id. */
+  private readonly inFlight = new Map<number, Transaction>();
   private queue: Transaction[] = [];
-  private inFlight: Transaction | undefined;
   private nextTransactionId = 0;
   /** Failed attempts since the last connection: only the first is logged above debug. */
   private failedAttempts = 0;
@@ -154,6 +163,11 @@ export class TcpTransport implements ModbusTransport {
     this.log = (options.logger ?? silentLogger()).child({ endpoint: this.endpoint });
     this.timers = options.timers ?? systemTimers;
     this.random = options.random ?? Math.random;
+    const max = options.maxInFlight ?? 1;
+    if (!Number.isInteger(max) || max < 1 || max > MAX_IN_FLIGHT) {
+      throw new RangeError(`maxInFlight ${max} outside 1..${MAX_IN_FLIGHT}`);
+    }
+    this.maxInFlight = max;
   }
 
   get connected(): boolean {
@@ -185,7 +199,8 @@ export class TcpTransport implements ModbusTransport {
     return {
       status: this.isConnected ? "ok" : "down",
       connected: this.isConnected,
-      queued: this.queue.length + (this.inFlight ? 1 : 0),
+      queued: this.queue.length + this.inFlight.size,
+      inFlight: this.inFlight.size,
       lastError: this.lastError,
       ...this.counters,
     };
@@ -277,24 +292,42 @@ export class TcpTransport implements ModbusTransport {
 
   // Transactions
 
+  /** Sends queued requests while fewer than maxInFlight are outstanding. */
   private pump(): void {
-    if (this.inFlight !== undefined || !this.isConnected || this.socket === undefined) return;
-    const tx = this.queue.shift();
-    if (tx === undefined) return;
+    const socket = this.socket;
+    if (!this.isConnected || socket === undefined) return;
+    if (this.queue.length === 0 || this.inFlight.size >= this.maxInFlight) return;
 
-    this.nextTransactionId = (this.nextTransactionId + 1) & 0xffff;
-    tx.transactionId = this.nextTransactionId;
-    this.inFlight = tx;
-    this.counters.requests++;
-    // The timeout runs from transmission, not from queueing: a queued request is only
-    // waiting for earlier ones, each bounded by its own timeout.
-    tx.timer = this.timers.setTimeout(() => this.onTimeout(tx), tx.req.timeoutMs);
-    this.socket.write(encodeMbapFrame(tx.transactionId, tx.req));
+    // Corked, the requests sent in one pass leave in one segment rather than one each.
+    socket.cork();
+    while (this.inFlight.size < this.maxInFlight) {
+      const tx = this.queue.shift();
+      if (tx === undefined) break;
+      const transactionId = this.allocateId();
+      tx.transactionId = transactionId;
+      this.inFlight.set(transactionId, tx);
+      this.counters.requests++;
+      // The timeout runs from transmission, not from queueing: a queued request is only
+      // waiting for earlier ones, each bounded by its own timeout.
+      tx.timer = this.timers.setTimeout(() => this.onTimeout(tx), tx.req.timeoutMs);
+      socket.write(encodeMbapFrame(transactionId, tx.req));
+    }
+    socket.uncork();
+  }
+
+  /** The next id, wrapping after 65535 and skipping any still outstanding. */
+  private allocateId(): number {
+    // Terminates: at most MAX_IN_FLIGHT of the 65,536 ids are outstanding.
+    do {
+      this.nextTransactionId = (this.nextTransactionId + 1) & 0xffff;
+    } while (this.inFlight.has(this.nextTransactionId));
+    return this.nextTransactionId;
   }
 
   private onTimeout(tx: Transaction): void {
-    if (this.inFlight !== tx) return;
-    this.inFlight = undefined;
+    const id = tx.transactionId;
+    if (id === undefined || this.inFlight.get(id) !== tx) return;
+    this.inFlight.delete(id);
     this.counters.timeouts++;
     tx.reject(new ModbusTimeoutError(tx.req.unitId, tx.req.timeoutMs));
     this.pump();
@@ -309,19 +342,19 @@ export class TcpTransport implements ModbusTransport {
       return;
     }
     for (const frame of frames) this.onFrame(frame);
+    this.pump();
   }
 
   private onFrame(frame: MbapFrame): void {
-    const tx = this.inFlight;
-    if (tx === undefined || frame.transactionId !== tx.transactionId) {
+    const tx = this.inFlight.get(frame.transactionId);
+    if (tx === undefined) {
       this.counters.discardedFrames++;
       this.log.debug({ transactionId: frame.transactionId }, "discarded late or stray frame");
       return;
     }
     this.timers.clearTimeout(tx.timer);
-    this.inFlight = undefined;
+    this.inFlight.delete(frame.transactionId);
     this.settle(tx, frame);
-    this.pump();
   }
 
   // Unit ids are not compared: some TCP-native devices answer with unit 0 or 255 whatever
@@ -334,17 +367,34 @@ export class TcpTransport implements ModbusTransport {
     } else if (frame.functionCode !== asked) {
       tx.reject(new ModbusResponseError(`asked function ${asked}, got ${frame.functionCode}`));
     } else {
-      tx.resolve(frame.payload);
+      settleRead(tx, frame.payload);
     }
   }
 
   private failAll(err: Error): void {
-    const pending = this.inFlight ? [this.inFlight, ...this.queue] : this.queue;
-    this.inFlight = undefined;
+    const pending = [...this.inFlight.values(), ...this.queue];
+    this.inFlight.clear();
     this.queue = [];
     for (const tx of pending) {
       if (tx.timer !== undefined) this.timers.clearTimeout(tx.timer);
       tx.reject(err);
     }
   }
+}
+
+// A read's byte count must fit the quantity asked. A reply that does not fit fails its own
+// request only: the MBAP length still framed it, so the stream stays in step.
+function settleRead(tx: Transaction, payload: Buffer): void {
+  const { functionCode, payload: asked } = tx.req;
+  if (functionCode < 1 || functionCode > 4 || asked.length !== 4) {
+    tx.resolve(payload);
+    return;
+  }
+  try {
+    parseReadResponse(functionCode, asked.readUInt16BE(2), payload);
+  } catch (err) {
+    tx.reject(err as Error);
+    return;
+  }
+  tx.resolve(payload);
 }

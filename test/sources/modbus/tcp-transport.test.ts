@@ -104,6 +104,9 @@ async function freePort(): Promise<number> {
 }
 
 const READ = { unitId: 17, functionCode: 3, payload: Buffer.from("006b0003", "hex") };
+/** Two answers that fit READ (byte count 6, three registers), told apart by their data. */
+const R1 = "06000100020003";
+const R2 = "06123456789abc";
 
 let server: ScriptedServer;
 let transport: TcpTransport;
@@ -144,7 +147,7 @@ describe("TcpTransport", () => {
 
   it("uses a new transaction id for each request", async () => {
     await open();
-    server.handler = (req, socket) => socket.write(frame(req.transactionId, 17, 3, "020001"));
+    server.handler = (req, socket) => socket.write(frame(req.transactionId, 17, 3, R1));
     for (let i = 0; i < 3; i++) await transport.request({ ...READ, timeoutMs: 1000 });
     const ids = server.seen.map((r) => r.transactionId);
     expect(new Set(ids).size).toBe(3);
@@ -153,24 +156,24 @@ describe("TcpTransport", () => {
   it("takes the right frame when two arrive in one segment", async () => {
     await open();
     server.handler = (req, socket) => {
-      const stray = frame((req.transactionId + 100) & 0xffff, 17, 3, "020bad");
-      socket.write(Buffer.concat([stray, frame(req.transactionId, 17, 3, "020123")]));
+      const stray = frame((req.transactionId + 100) & 0xffff, 17, 3, R2);
+      socket.write(Buffer.concat([stray, frame(req.transactionId, 17, 3, R1)]));
     };
     const payload = await transport.request({ ...READ, timeoutMs: 1000 });
-    expect(payload.toString("hex")).toBe("020123");
+    expect(payload.toString("hex")).toBe(R1);
     expect(transport.health().discardedFrames).toBe(1);
   });
 
   it("reassembles a frame split across segments", async () => {
     await open();
     server.handler = (req, socket) => {
-      const whole = frame(req.transactionId, 17, 3, "0412345678");
+      const whole = frame(req.transactionId, 17, 3, R2);
       socket.write(whole.subarray(0, 3));
       setTimeout(() => socket.write(whole.subarray(3, 9)), 30);
       setTimeout(() => socket.write(whole.subarray(9)), 60);
     };
     const payload = await transport.request({ ...READ, timeoutMs: 2000 });
-    expect(payload.toString("hex")).toBe("0412345678");
+    expect(payload.toString("hex")).toBe(R2);
   });
 
   it("discards a reply arriving after its timeout; the next request gets its own", async () => {
@@ -181,15 +184,15 @@ describe("TcpTransport", () => {
         late = req; // hold the first request past its timeout
         return;
       }
-      const stale = frame(late.transactionId, 17, 3, "02dead");
-      socket.write(Buffer.concat([stale, frame(req.transactionId, 17, 3, "02beef")]));
+      const stale = frame(late.transactionId, 17, 3, R2);
+      socket.write(Buffer.concat([stale, frame(req.transactionId, 17, 3, R1)]));
     };
     const first = transport.request({ ...READ, timeoutMs: 50 });
     await expect(first).rejects.toBeInstanceOf(ModbusTimeoutError);
     expect(transport.connected).toBe(true);
 
     const second = await transport.request({ ...READ, timeoutMs: 1000 });
-    expect(second.toString("hex")).toBe("02beef");
+    expect(second.toString("hex")).toBe(R1);
     expect(transport.health()).toMatchObject({ timeouts: 1, discardedFrames: 1, requests: 2 });
   });
 
@@ -234,10 +237,10 @@ describe("TcpTransport", () => {
       ModbusDisconnectedError,
     );
 
-    server.handler = (req, socket) => socket.write(frame(req.transactionId, 17, 3, "020042"));
+    server.handler = (req, socket) => socket.write(frame(req.transactionId, 17, 3, R1));
     await waitFor("reconnect", () => transport.connected);
     const payload = await transport.request({ ...READ, timeoutMs: 1000 });
-    expect(payload.toString("hex")).toBe("020042");
+    expect(payload.toString("hex")).toBe(R1);
     expect(transport.health()).toMatchObject({ status: "ok", reconnects: 1 });
   });
 
