@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { parseDocument, parse as parseYaml, visit } from "yaml";
 import type { z } from "zod";
+import { SYSTEM_RULES } from "../alerts/system-rules.js";
 import { type Config, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -93,7 +94,7 @@ export function crossCheck(config: Config): string[] {
     }
   });
 
-  const ruleNames = new Set(config.alerts.rules.map((r) => r.name));
+  const ruleNames = new Set([...config.alerts.rules, ...SYSTEM_RULES].map((r) => r.name));
   config.outputs.lines.forEach((line, i) => {
     if (line.rule && !ruleNames.has(line.rule)) {
       problems.push(`outputs.lines.${i}.rule: no rule "${line.rule}"`);

@@ -228,6 +228,33 @@ export const storeSchema = z.strictObject({
   /** Readings held in memory while the database cannot take them; beyond it the oldest drop. */
   queueCapacity: z.number().int().min(1).default(100000),
   synchronous: z.enum(["off", "normal", "full"]).default("normal"),
+  retention: z
+    .strictObject({
+      /** Readings older than this are deleted (oldest first); 0 keeps them forever. */
+      maxAgeHours: z.number().min(0).default(24 * 30),
+      /** The database is kept under this size, oldest readings first. */
+      maxSizeMb: z.number().positive().default(1024),
+      /**
+       * Past maxSizeMb, readings a consumer (the uplink) has not taken yet are kept, until
+       * this hard cap forces their deletion too: counted, logged and raised.
+       */
+      hardCapMb: z.number().positive().default(2048),
+      checkIntervalMs: z.number().int().min(100).default(60000),
+      /** Rows deleted per transaction, so that retention never stalls ingest. */
+      chunkRows: z.number().int().min(1).default(5000),
+    })
+    .prefault({}),
+});
+
+export const clockSchema = z.strictObject({
+  /** Wall clock against monotonic clock: a difference beyond this is a clock jump. */
+  jumpThresholdMs: z.number().int().min(1).default(2000),
+  checkIntervalMs: z.number().int().min(10).default(1000),
+  /**
+   * The clock counts as synchronized once this file exists (systemd-timesyncd writes it);
+   * readings taken before are marked. Empty: trust the clock from the start.
+   */
+  syncedFile: z.string().default("/run/systemd/timesync/synchronized"),
 });
 
 export const modelSchema = z.strictObject({
@@ -339,6 +366,7 @@ export const configSchema = z.strictObject({
   /** Serial ASCII sensors: line-delimited frames, parsed into fields. */
   sensors: z.array(sensorSchema).default([]),
   store: storeSchema.prefault({}),
+  clock: clockSchema.prefault({}),
   learning: learningSchema.optional(),
   alerts: z.strictObject({ rules: z.array(ruleSchema).default([]) }).prefault({}),
   outputs: outputsSchema.prefault({}),
@@ -359,6 +387,7 @@ export type TagTable = (typeof TABLES)[number];
 export type TagType = (typeof TYPES)[number];
 export type ByteOrder = (typeof ORDERS)[number];
 export type StoreConfig = Config["store"];
+export type ClockConfig = Config["clock"];
 export type LearningConfig = NonNullable<Config["learning"]>;
 export type ModelConfig = LearningConfig["model"];
 export type RuleConfig = Config["alerts"]["rules"][number];

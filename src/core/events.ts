@@ -10,6 +10,9 @@ export type EventKind =
   | "model.promoted"
   | "model.rejected"
   | "store.incident"
+  | "store.retention"
+  | "clock.jump"
+  | "clock.synchronized"
   | "daemon.started"
   | "daemon.stopped";
 

@@ -4,6 +4,8 @@
 
 import { isAbsolute, join } from "node:path";
 import { AlertEngine } from "../alerts/engine.js";
+import { BUFFER_FAULT_SIGNAL, SYSTEM_RULES } from "../alerts/system-rules.js";
+import { ClockMonitor } from "../clock/clock-monitor.js";
 import { listTags } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ControlServer, SOCKET_NAME } from "../control/channel.js";
@@ -43,6 +45,7 @@ export class Daemon {
   private learner?: Learner;
   private readonly pollers: ModbusPoller[] = [];
   private statusTimer?: NodeJS.Timeout;
+  private systemTimer?: NodeJS.Timeout;
   private predictions = 0;
 
   constructor(
@@ -61,6 +64,7 @@ export class Daemon {
       throw err;
     }
     this.startStatusLog();
+    this.startSystemSignals();
     this.store?.event({
       ts: this.clock.now(),
       kind: "daemon.started",
@@ -72,6 +76,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.statusTimer);
+    clearInterval(this.systemTimer);
     this.store?.event({
       ts: this.clock.now(),
       kind: "daemon.stopped",
@@ -107,6 +112,7 @@ export class Daemon {
     });
     this.store = store;
     await this.run(store);
+    await this.run(new ClockMonitor(config.clock, clock, store, store, child("clock")));
 
     if (config.simulator.enabled) {
       await this.run(new SimulatorServer(config.simulator, child("simulator")));
@@ -119,7 +125,7 @@ export class Daemon {
     );
     await this.run(outputs);
     this.alerts = new AlertEngine({
-      rules: config.alerts.rules,
+      rules: [...config.alerts.rules, ...SYSTEM_RULES],
       clock,
       logger: child("alerts"),
       events: store,
@@ -213,6 +219,15 @@ export class Daemon {
         quality: r.quality,
       })),
     };
+  }
+
+  /** Feeds the gateway's own signals to the system rules, once a second. */
+  private startSystemSignals(): void {
+    this.systemTimer = setInterval(() => {
+      const fault = this.store?.health().status === "ok" ? 0 : 1;
+      this.alerts?.feed(BUFFER_FAULT_SIGNAL, fault);
+    }, 1000);
+    this.systemTimer.unref();
   }
 
   private startStatusLog(): void {

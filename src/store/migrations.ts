@@ -55,6 +55,21 @@ const MIGRATIONS: Migration[] = [
     meta.run("epoch_id", randomUUID());
     meta.run("created_ts", String(Date.now()));
   },
+  (db) => {
+    db.exec(`
+      -- 0: taken before the wall clock was known to be synchronized (no RTC, NTP not yet).
+      ALTER TABLE readings ADD COLUMN clock_synced INTEGER NOT NULL DEFAULT 1;
+
+      -- Each consumer (the uplink) records the last reading id it has taken. Retention keeps
+      -- untaken rows until the hard size cap.
+      CREATE TABLE consumers (
+        name TEXT PRIMARY KEY,
+        last_id INTEGER NOT NULL,
+        updated_ts INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX readings_ts ON readings(ts);
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

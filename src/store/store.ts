@@ -3,9 +3,8 @@
 // on the disk. When the database refuses writes, readings wait in the queue; when the queue
 // overflows, the oldest are dropped — counted, logged and recorded, never silently.
 
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import type { ClockListener } from "../clock/clock-monitor.js";
 import type { StoreConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { EventSink, GatewayEvent } from "../core/events.js";
@@ -13,7 +12,9 @@ import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { Reading, ReadingSink } from "../core/reading.js";
 import type { HistorySource, Prediction, TimeSeries } from "../core/series.js";
-import { migrate } from "./migrations.js";
+import { readHistory } from "./history.js";
+import { openDatabase } from "./open.js";
+import { Retention, usedBytes } from "./retention.js";
 
 export interface TagInfo {
   name: string;
@@ -38,7 +39,7 @@ function toSql(value: Reading["value"]): SqlValue {
   return value;
 }
 
-export class Store implements Component, ReadingSink, EventSink, HistorySource {
+export class Store implements Component, ReadingSink, EventSink, HistorySource, ClockListener {
   readonly name = "store";
   private db?: Database.Database;
   private queue: Reading[] = [];
@@ -49,6 +50,13 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
   private dropped = 0;
   private failing?: string;
   private epochId = "";
+  private retention?: Retention;
+  private retentionTimer?: NodeJS.Timeout;
+  /** Readings at the head of the queue taken before the clock was known to be synchronized. */
+  private unsyncedQueued = 0;
+  private clockSynced = false;
+  /** Rows up to this id were written before the last backwards clock jump. */
+  private segmentStartId = 0;
 
   constructor(private readonly deps: StoreDeps) {}
 
@@ -57,25 +65,29 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
   }
 
   async start(): Promise<void> {
-    const { path, config, logger } = this.deps;
-    mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path);
-    // Migrations first: auto_vacuum must be set before anything else touches a new file.
-    const { from, to } = migrate(db);
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
-    db.pragma("foreign_keys = ON");
-    this.db = db;
-
+    const { path, config, logger, clock } = this.deps;
+    const opened = openDatabase(path, config, clock.now());
+    this.db = opened.db;
     this.epochId = this.meta("epoch_id") ?? "";
+    this.segmentStartId = Number(this.meta("segment_start_id") ?? 0);
     for (const tag of this.deps.tags) this.tagId(tag);
-    logger.info({ path, schemaFrom: from, schemaTo: to, epochId: this.epochId }, "store opened");
+    logger.info(
+      { path, schemaFrom: opened.schemaFrom, schemaTo: opened.schemaTo, epochId: this.epochId },
+      "store opened",
+    );
+    if (opened.movedAside) this.recordRecovery(opened.movedAside);
 
+    this.retention = new Retention(() => this.db, config.retention, clock, this, logger);
     this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
+    this.retentionTimer = setInterval(
+      () => void this.runRetention(),
+      config.retention.checkIntervalMs,
+    );
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.retentionTimer);
     this.flush();
     if (this.queue.length) {
       this.deps.logger.error({ lost: this.queue.length }, "store closed with unwritten readings");
@@ -85,13 +97,17 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
   }
 
   health(): Health {
+    const forced = this.retention?.totals.forced ?? 0;
     return {
-      status: this.failing ? "degraded" : "ok",
+      status: this.failing || forced ? "degraded" : "ok",
       queued: this.queue.length,
       written: this.written,
       dropped: this.dropped,
+      retention: this.retention?.totals,
+      sizeBytes: this.db ? usedBytes(this.db) : undefined,
       lastError: this.failing,
       epochId: this.epochId,
+      clockSynced: this.clockSynced,
     };
   }
 
@@ -99,6 +115,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
 
   write(readings: readonly Reading[]): void {
     for (const r of readings) this.queue.push(r);
+    if (!this.clockSynced) this.unsyncedQueued += readings.length;
     const overflow = this.queue.length - this.deps.config.queueCapacity;
     if (overflow > 0) this.dropOldest(overflow);
     if (this.queue.length >= this.deps.config.batchSize && !this.failing) this.flush();
@@ -144,9 +161,10 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
 
   private insertBatch(db: Database.Database, batch: Reading[]): void {
     const insert = db.prepare(
-      `INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code)
-       VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code, clock_synced)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    let unsynced = Math.min(this.unsyncedQueued, batch.length);
     db.transaction(() => {
       for (const r of batch) {
         const q = r.quality;
@@ -158,9 +176,11 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
           q.status,
           bad ? q.reason : null,
           bad ? (q.exceptionCode ?? null) : null,
+          unsynced-- > 0 ? 0 : 1,
         );
       }
     })();
+    this.unsyncedQueued = Math.max(0, this.unsyncedQueued - batch.length);
   }
 
   private flushPredictions(db: Database.Database): void {
@@ -176,6 +196,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
 
   private dropOldest(count: number): void {
     this.queue.splice(0, count);
+    this.unsyncedQueued = Math.max(0, this.unsyncedQueued - count);
     this.dropped += count;
     const { logger, clock } = this.deps;
     logger.error(
@@ -237,30 +258,69 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource {
   // Reading
 
   history(tags: readonly string[], fromTs: number, toTs: number): Map<string, TimeSeries> {
-    const out = new Map<string, TimeSeries>();
-    const db = this.db;
-    if (!db) return out;
-    const select = db
-      .prepare(
-        `SELECT ts, value FROM readings
-         WHERE tag_id = ? AND ts >= ? AND ts < ? AND quality = 'good'
-         ORDER BY ts`,
+    if (!this.db) return new Map();
+    return readHistory(this.db, this.tagIds, this.segmentStartId, tags, fromTs, toTs);
+  }
+
+  // Time
+
+  clockSynchronized(): void {
+    this.clockSynced = true;
+  }
+
+  /** After a backwards jump, history starts afresh: windows never mix the two sides. */
+  clockJumped(deltaMs: number): void {
+    if (deltaMs >= 0) return;
+    this.flush();
+    const row = this.db?.prepare("SELECT max(id) AS id FROM readings").get() as
+      | { id: number | null }
+      | undefined;
+    this.segmentStartId = row?.id ?? 0;
+    this.setMeta("segment_start_id", String(this.segmentStartId));
+  }
+
+  // Consumers
+
+  /** A consumer (the uplink) records the last reading id it has taken. */
+  setConsumerCursor(name: string, lastId: number): void {
+    this.db
+      ?.prepare(
+        `INSERT INTO consumers (name, last_id, updated_ts) VALUES (?, ?, ?)
+         ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_ts = excluded.updated_ts`,
       )
-      .raw(true);
-    for (const tag of tags) {
-      const series: TimeSeries = { ts: [], values: [] };
-      const id = this.tagIds.get(tag);
-      if (id !== undefined) {
-        for (const [ts, value] of select.all(id, fromTs, toTs) as [number, unknown][]) {
-          const n = Number(value);
-          if (Number.isFinite(n)) {
-            series.ts.push(ts);
-            series.values.push(n);
-          }
-        }
-      }
-      out.set(tag, series);
+      .run(name, lastId, this.deps.clock.now());
+  }
+
+  // Retention and recovery
+
+  async runRetention(): Promise<void> {
+    try {
+      await this.retention?.run();
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, "retention failed");
     }
-    return out;
+  }
+
+  private recordRecovery(moved: { path: string; reason: string }): void {
+    const message = `database failed its integrity check: moved aside to ${moved.path}; new epoch`;
+    this.deps.logger.error(
+      { movedTo: moved.path, reason: moved.reason, epochId: this.epochId },
+      message,
+    );
+    this.event({
+      ts: this.deps.clock.now(),
+      kind: "store.incident",
+      source: "store",
+      message,
+      data: { movedTo: moved.path, reason: moved.reason, epochId: this.epochId },
+    });
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db
+      ?.prepare(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      )
+      .run(key, value);
   }
 }

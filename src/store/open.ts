@@ -1,0 +1,58 @@
+// Opening the buffer: a quick integrity check at start. A database that fails it, or that
+// SQLite cannot open at all, is moved aside with a timestamp (with its WAL and shared-memory
+// files) and a fresh one is started, with a new epoch id. The caller records the incident.
+
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type { StoreConfig } from "../config/schema.js";
+import { migrate } from "./migrations.js";
+
+export interface Opened {
+  db: Database.Database;
+  schemaFrom: number;
+  schemaTo: number;
+  /** Set when the previous file was corrupt: where it went and why. */
+  movedAside?: { path: string; reason: string };
+}
+
+function check(path: string): string | undefined {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true });
+    const rows = db.pragma("quick_check") as Array<{ quick_check: string }>;
+    const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+    return problems.length ? problems.slice(0, 3).join("; ") : undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    db?.close();
+  }
+}
+
+function moveAside(path: string, stamp: number): string {
+  const aside = `${path}.corrupt-${new Date(stamp).toISOString().replace(/[:.]/g, "-")}`;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
+  }
+  return aside;
+}
+
+export function openDatabase(path: string, config: StoreConfig, now: number): Opened {
+  mkdirSync(dirname(path), { recursive: true });
+  let movedAside: Opened["movedAside"];
+  if (existsSync(path)) {
+    const reason = check(path);
+    if (reason) movedAside = { path: moveAside(path, now), reason };
+  }
+
+  const db = new Database(path);
+  // Migrations first: auto_vacuum must be set before anything else touches a new file.
+  const { from, to } = migrate(db);
+  db.pragma("journal_mode = WAL");
+  db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
+  db.pragma("foreign_keys = ON");
+  // After a checkpoint the WAL file is truncated back to this size, so it cannot creep up.
+  db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
+  return { db, schemaFrom: from, schemaTo: to, movedAside };
+}
