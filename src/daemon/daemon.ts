@@ -19,6 +19,7 @@ import { Outputs } from "../outputs/outputs.js";
 import { SimulatorServer } from "../simulator/server.js";
 import type { ModbusPoller } from "../sources/modbus/poller.js";
 import { createModbusSource } from "../sources/modbus/source.js";
+import { SerialSensor } from "../sources/serial-ascii/sensor.js";
 import { LatestValues } from "../store/latest.js";
 import { Store } from "../store/store.js";
 import { chooseGpioDriver } from "./gpio-choice.js";
@@ -158,6 +159,18 @@ export class Daemon {
       await this.run(transport);
       await this.run(poller);
       this.pollers.push(poller);
+    }
+
+    for (const sensorConfig of config.sensors) {
+      await this.run(
+        new SerialSensor({
+          config: sensorConfig,
+          sink,
+          events: store,
+          clock,
+          logger: child("sensor"),
+        }),
+      );
     }
 
     await this.run(

@@ -1,0 +1,143 @@
+// The SerialSensor's bookkeeping on an in-memory port with fake timers: what it logs about
+// garbage and when, how it retries a port that cannot be opened, and that stop() ends it.
+
+import { PassThrough, Writable } from "node:stream";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { sensorSchema } from "../../../src/config/schema.js";
+import type { GatewayEvent } from "../../../src/core/events.js";
+import type { Reading } from "../../../src/core/reading.js";
+import type { SensorPort } from "../../../src/sources/serial-ascii/port.js";
+import { SerialSensor } from "../../../src/sources/serial-ascii/sensor.js";
+
+class FakePort extends PassThrough implements SensorPort {
+  close(callback?: (err: Error | null) => void): void {
+    if (this.destroyed) {
+      callback?.(null);
+      return;
+    }
+    this.once("close", () => callback?.(null));
+    this.destroy();
+  }
+}
+
+type LogEntry = { level: number; msg: string } & Record<string, unknown>;
+
+function setup(openPort: () => Promise<SensorPort>, pattern?: string) {
+  const readings: Reading[] = [];
+  const events: GatewayEvent[] = [];
+  const logs: LogEntry[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const config = sensorSchema.parse({
+    name: "scale",
+    path: "/dev/ttyUSB9",
+    format: pattern ? "regex" : "keyValue",
+    pattern,
+    reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
+    fields: [{ name: "weight", key: "W", scale: 1000 }],
+  });
+  const sensor = new SerialSensor({
+    config,
+    sink: { write: (rs) => readings.push(...rs) },
+    events: { event: (e) => events.push(e) },
+    clock: { now: () => 1_700_000_000_000, monotonic: () => performance.now() },
+    logger: pino({ level: "info" }, stream),
+    openPort,
+    random: () => 0,
+    summaryIntervalMs: 1000,
+  });
+  const messages = (level: number) => logs.filter((l) => l.level === level).map((l) => l.msg);
+  return { sensor, readings, events, logs, messages };
+}
+
+const WARN = 40;
+const INFO = 30;
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+describe("garbage in the log", () => {
+  it("warns once when garbage starts, summarises per interval, says when it is over", async () => {
+    const port = new FakePort();
+    const { sensor, readings, messages, logs } = setup(async () => port);
+    await sensor.start();
+
+    port.write("W=0.5\n");
+    for (let i = 0; i < 50; i++) port.write("#@!\n");
+    port.write("W=oops\n");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(readings.map((r) => r.value)).toEqual([500, null]);
+    expect(messages(WARN)).toEqual(["sensor sending garbage: dropping bad lines, summary follows"]);
+    expect(sensor.health().status).toBe("degraded");
+
+    await vi.advanceTimersByTimeAsync(1000);
+    const summary = logs.find((l) => l.msg === "sensor garbage summary");
+    expect(summary).toMatchObject({ lines: 52, dropped: { format: 50 }, badFields: 1 });
+
+    // A quiet interval ends the episode; the next garbage warns again, once.
+    port.write("W=1\n");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(messages(INFO)).toContain("sensor lines clean again");
+    expect(sensor.health().status).toBe("ok");
+    port.write("junk\njunk\n");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(messages(WARN).filter((m) => m.startsWith("sensor sending garbage"))).toHaveLength(2);
+
+    await sensor.stop();
+  });
+});
+
+describe("opening the port", () => {
+  it("reports a port that cannot be opened once, and retries with backoff until it opens", async () => {
+    const attempts: number[] = [];
+    let available = false;
+    const port = new FakePort();
+    const { sensor, events, readings, messages } = setup(async () => {
+      attempts.push(Date.now());
+      if (!available) throw new Error("Error: No such file or directory, cannot open");
+      return port;
+    });
+    const t0 = Date.now();
+    await sensor.start();
+    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+    expect(readings).toMatchObject([
+      { tag: "scale.weight", value: null, quality: { reason: "disconnected" } },
+    ]);
+
+    await vi.advanceTimersByTimeAsync(1500);
+    // Doubling from 100 ms, capped at 400 ms: 0, 100, 300, 700, 1100, 1500.
+    expect(attempts.map((t) => t - t0)).toEqual([0, 100, 300, 700, 1100, 1500]);
+    expect(messages(WARN)).toEqual(["sensor open failed; retrying in background"]);
+    expect(sensor.health()).toMatchObject({ status: "down", lastError: expect.any(String) });
+
+    available = true;
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.up"]);
+    port.write("W=2\n");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(readings.at(-1)).toMatchObject({ tag: "scale.weight", value: 2000 });
+    await sensor.stop();
+  });
+
+  it("stops retrying when stopped", async () => {
+    let calls = 0;
+    const { sensor } = setup(async () => {
+      calls++;
+      throw new Error("EACCES");
+    });
+    await sensor.start();
+    await sensor.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toBe(1);
+  });
+
+  it("fails at start, naming the sensor, when its pattern cannot work", async () => {
+    const { sensor } = setup(async () => new FakePort(), "^(?<X>\\d+)$");
+    await expect(sensor.start()).rejects.toThrow(/sensor scale: pattern has no group \(\?<W>/);
+  });
+});
