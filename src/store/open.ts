@@ -16,6 +16,9 @@ export interface Opened {
   movedAside?: { path: string; reason: string };
 }
 
+const CORRUPT = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB"]);
+
+/** Why the file is corrupt, or undefined. Other failures (a read-only mount) are thrown. */
 function check(path: string): string | undefined {
   let db: Database.Database | undefined;
   try {
@@ -24,7 +27,9 @@ function check(path: string): string | undefined {
     const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
     return problems.length ? problems.slice(0, 3).join("; ") : undefined;
   } catch (err) {
-    return (err as Error).message;
+    const code = (err as { code?: string }).code ?? "";
+    if (CORRUPT.has(code) || code.startsWith("SQLITE_CORRUPT")) return (err as Error).message;
+    throw err;
   } finally {
     db?.close();
   }

@@ -16,6 +16,8 @@ import { readHistory } from "./history.js";
 import { openDatabase } from "./open.js";
 import { Retention, usedBytes } from "./retention.js";
 
+const MAX_QUEUED_EVENTS = 10_000;
+
 export interface TagInfo {
   name: string;
   device: string;
@@ -44,6 +46,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   private db?: Database.Database;
   private queue: Reading[] = [];
   private predictions: Prediction[] = [];
+  private events: GatewayEvent[] = [];
   private tagIds = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private written = 0;
@@ -57,6 +60,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   private clockSynced = false;
   /** Rows up to this id were written before the last backwards clock jump. */
   private segmentStartId = 0;
+  private nextOpenAttempt = 0;
 
   constructor(private readonly deps: StoreDeps) {}
 
@@ -65,8 +69,32 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   }
 
   async start(): Promise<void> {
+    const { config, clock, logger } = this.deps;
+    this.retention = new Retention(() => this.db, config.retention, clock, this, logger);
+    this.tryOpen();
+    this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
+    this.retentionTimer = setInterval(
+      () => void this.runRetention(),
+      config.retention.checkIntervalMs,
+    );
+  }
+
+  /**
+   * Opens the database. A file system that refuses (read-only, full, missing) does not stop
+   * the daemon: readings wait in the queue and every flush tries again.
+   */
+  private tryOpen(): void {
     const { path, config, logger, clock } = this.deps;
-    const opened = openDatabase(path, config, clock.now());
+    if (this.db || clock.monotonic() < this.nextOpenAttempt) return;
+    let opened: ReturnType<typeof openDatabase>;
+    try {
+      opened = openDatabase(path, config, clock.now());
+    } catch (err) {
+      this.nextOpenAttempt = clock.monotonic() + 1000;
+      this.writeFailed(new Error(`cannot open ${path}: ${(err as Error).message}`));
+      return;
+    }
+
     this.db = opened.db;
     this.epochId = this.meta("epoch_id") ?? "";
     this.segmentStartId = Number(this.meta("segment_start_id") ?? 0);
@@ -76,13 +104,6 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
       "store opened",
     );
     if (opened.movedAside) this.recordRecovery(opened.movedAside);
-
-    this.retention = new Retention(() => this.db, config.retention, clock, this, logger);
-    this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
-    this.retentionTimer = setInterval(
-      () => void this.runRetention(),
-      config.retention.checkIntervalMs,
-    );
   }
 
   async stop(): Promise<void> {
@@ -125,24 +146,31 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     this.predictions.push(p);
   }
 
+  /** Events are queued like readings; a bounded number wait while the database is away. */
   event(e: GatewayEvent): void {
-    const db = this.db;
-    if (!db) return;
-    try {
-      db.prepare("INSERT INTO events (ts, kind, source, message, data) VALUES (?, ?, ?, ?, ?)").run(
-        e.ts,
-        e.kind,
-        e.source,
-        e.message,
-        e.data ? JSON.stringify(e.data) : null,
-      );
-    } catch (err) {
-      this.deps.logger.error({ err, kind: e.kind }, "event not recorded");
+    this.events.push(e);
+    if (this.events.length > MAX_QUEUED_EVENTS) {
+      const lost = this.events.splice(0, this.events.length - MAX_QUEUED_EVENTS);
+      this.deps.logger.error({ lost: lost.length }, "event queue full: dropped oldest events");
     }
+  }
+
+  private flushEvents(db: Database.Database): void {
+    if (!this.events.length) return;
+    const insert = db.prepare(
+      "INSERT INTO events (ts, kind, source, message, data) VALUES (?, ?, ?, ?, ?)",
+    );
+    db.transaction(() => {
+      for (const e of this.events) {
+        insert.run(e.ts, e.kind, e.source, e.message, e.data ? JSON.stringify(e.data) : null);
+      }
+    })();
+    this.events = [];
   }
 
   /** Commits everything queued, in transactions of at most batchSize readings. */
   flush(): void {
+    this.tryOpen();
     const db = this.db;
     if (!db) return;
     try {
@@ -153,6 +181,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
         this.written += batch.length;
       }
       this.flushPredictions(db);
+      this.flushEvents(db);
       this.recovered();
     } catch (err) {
       this.writeFailed(err as Error);

@@ -69,6 +69,7 @@ describe("retention", () => {
     const { store, db } = await newStore({ maxAgeHours: 1 });
     fill(store, 3000, now - 2 * HOUR, (2 * HOUR) / 3000); // two hours of readings
     await store.runRetention();
+    store.flush();
     const left = db.prepare("SELECT min(ts) AS first, count(*) AS n FROM readings").get() as {
       first: number;
       n: number;
@@ -85,6 +86,7 @@ describe("retention", () => {
     for (let round = 0; round < 5; round++) {
       fill(store, 4000, now + round * 4000, 1);
       await store.runRetention();
+      store.flush();
       expect(usedBytes(db)).toBeLessThanOrEqual(1024 * 1024);
     }
     const { max, n } = ids(db);
@@ -97,11 +99,13 @@ describe("retention", () => {
     store.setConsumerCursor("uplink", 1000);
     fill(store, 8000, now, 1); // about 2.5 MB: over maxSize, under the hard cap
     await store.runRetention();
+    store.flush();
     expect(ids(db).min).toBe(1001); // taken rows went, untaken stayed
     expect(store.health()).toMatchObject({ status: "ok", retention: { forced: 0 } });
 
     fill(store, 8000, now + 8000, 1); // past the hard cap
     await store.runRetention();
+    store.flush();
     expect(usedBytes(db)).toBeLessThanOrEqual(3 * 1024 * 1024);
     const health = store.health() as { status: string; retention: { forced: number } };
     expect(health.retention.forced).toBeGreaterThan(0);
