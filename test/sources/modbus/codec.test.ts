@@ -8,8 +8,11 @@ import {
   buildReadRequest,
   decodeBit,
   decodeRaw,
+  decodeRegisterBit,
+  decodeString,
   decodeTag,
   encodeRaw,
+  encodeString,
   type NumericType,
   parseReadResponse,
   registerCount,
@@ -26,24 +29,37 @@ const VALUES: Record<NumericType, (number | string)[]> = {
   int32: [0, -1, 123456789, -123456789, -2147483648, 2147483647, 0x01020304],
   uint32: [0, 0x01020304, 3000000000, 4294967295],
   float32: [1, -1.5, 123.456, -273.15, 1e-30, -0, "nan", "inf", "-inf"],
+  // 64-bit integers travel as decimal strings: JSON numbers would round them above 2^53.
+  int64: [
+    "0",
+    "-1",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "9007199254740993",
+    "-9007199254740993",
+    "72623859790382856",
+  ],
+  uint64: ["0", "1", "9007199254740993", "18446744073709551615", "72623859790382856"],
+  float64: [1, -1.5, 123.456, -273.15, 1e-300, -0, 2 ** 53 + 2, "nan", "inf", "-inf"],
 };
 
-// Each order is built from struct's big- and little-endian packings, independently of ours.
+// Each order is built from struct's big- and little-endian packings, independently of ours:
+// DCBA is struct's little-endian; CDAB the big-endian registers in reverse; BADC each
+// big-endian register packed little-endian.
 const PYTHON = `
 import json, struct, sys
-fmt = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f"}
+fmt = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "float32": "f",
+       "int64": "q", "uint64": "Q", "float64": "d"}
 out = []
 for case in json.loads(sys.stdin.read()):
     t, v = case["type"], case["value"]
-    v = float(v) if isinstance(v, str) or t == "float32" else v
+    v = float(v) if t.startswith("float") or v in ("nan", "inf", "-inf") else int(v)
     be = struct.pack(">" + fmt[t], v)
-    le = struct.pack("<" + fmt[t], v)
-    if len(be) == 2:
-        wire = {"ABCD": be, "CDAB": be, "BADC": le, "DCBA": le}
-    else:
-        hi, lo = struct.unpack(">HH", be)
-        wire = {"ABCD": be, "DCBA": le,
-                "CDAB": struct.pack(">HH", lo, hi), "BADC": struct.pack("<HH", hi, lo)}
+    n = len(be) // 2
+    regs = struct.unpack(">%dH" % n, be)
+    wire = {"ABCD": be, "DCBA": struct.pack("<" + fmt[t], v),
+            "CDAB": struct.pack(">%dH" % n, *reversed(regs)),
+            "BADC": struct.pack("<%dH" % n, *regs)}
     out.append(dict(case, wire={k: w.hex() for k, w in wire.items()}))
 print(json.dumps(out))
 `;
@@ -54,19 +70,24 @@ interface PyCase {
   wire: Record<(typeof ORDERS)[number], string>;
 }
 
-function pythonCases(): PyCase[] | undefined {
-  const input = Object.entries(VALUES).flatMap(([type, values]) =>
-    values.map((value) => ({ type, value })),
-  );
-  const r = spawnSync(SYSTEM_PYTHON, ["-c", PYTHON], {
+function python<T>(script: string, input: unknown): T | undefined {
+  const r = spawnSync(SYSTEM_PYTHON, ["-c", script], {
     input: JSON.stringify(input),
     encoding: "utf8",
   });
   if (r.error || r.status !== 0) return undefined;
-  return JSON.parse(r.stdout) as PyCase[];
+  return JSON.parse(r.stdout) as T;
 }
 
-function expectedValue(type: NumericType, value: number | string): number {
+function pythonCases(): PyCase[] | undefined {
+  const input = Object.entries(VALUES).flatMap(([type, values]) =>
+    values.map((value) => ({ type, value })),
+  );
+  return python<PyCase[]>(PYTHON, input);
+}
+
+function expectedValue(type: NumericType, value: number | string): number | bigint {
+  if (type === "int64" || type === "uint64") return BigInt(value);
   if (typeof value === "string") return Number.parseFloat(value.replace("inf", "Infinity"));
   return type === "float32" ? Math.fround(value) : value;
 }
@@ -98,6 +119,83 @@ describe.runIf(requireOrSkip(cases ? undefined : `${SYSTEM_PYTHON} with struct n
         });
       }
     }
+  },
+);
+
+// Strings and register bits, with their wire bytes from struct too.
+const TEXT_PYTHON = `
+import json, struct, sys
+out = []
+for case in json.loads(sys.stdin.read()):
+    n = case["length"]
+    wire = case["text"].encode("ascii") + bytes(case.get("tail", []))
+    wire = wire.ljust(2 * n, b"\\0")
+    regs = struct.unpack(">%dH" % n, wire)
+    out.append(dict(case, ABCD=wire.hex(), BADC=struct.pack("<%dH" % n, *regs).hex()))
+print(json.dumps(out))
+`;
+
+interface TextCase {
+  text: string;
+  length: number;
+  tail?: number[];
+  expected: string;
+  ABCD: string;
+  BADC: string;
+}
+
+const textCases = python<TextCase[]>(TEXT_PYTHON, [
+  { text: "PUMP-7", length: 3, expected: "PUMP-7" },
+  { text: "ODD", length: 3, expected: "ODD" },
+  { text: "SN 42   ", length: 4, expected: "SN 42" },
+  { text: "AB", length: 3, tail: [0, 0x58, 0x59], expected: "AB" },
+  { text: "FULLFULL", length: 4, expected: "FULLFULL" },
+  { text: "", length: 2, expected: "" },
+]);
+
+const BITS_PYTHON = `
+import json, struct, sys
+print(json.dumps([struct.pack(">H", v).hex() for v in json.loads(sys.stdin.read())]))
+`;
+
+const bitWires = python<string[]>(BITS_PYTHON, [0x8001, 0x0100, 0x7ffe]);
+
+describe.runIf(requireOrSkip(textCases ? undefined : `${SYSTEM_PYTHON} not runnable`))(
+  "strings and bits against Python struct",
+  () => {
+    for (const c of textCases ?? []) {
+      it(`decodes "${c.text}" in ${c.length} registers in every order`, () => {
+        for (const order of ["ABCD", "CDAB"] as const) {
+          expect(decodeString(Buffer.from(c.ABCD, "hex"), 0, c.length, order)).toBe(c.expected);
+        }
+        for (const order of ["BADC", "DCBA"] as const) {
+          expect(decodeString(Buffer.from(c.BADC, "hex"), 0, c.length, order)).toBe(c.expected);
+        }
+        if (c.tail === undefined && c.text === c.expected) {
+          expect(encodeString(c.text, c.length).toString("hex")).toBe(c.ABCD);
+          expect(encodeString(c.text, c.length, "BADC").toString("hex")).toBe(c.BADC);
+        }
+        const tag = tagSchema.parse({ name: "s", address: 0, type: "string", length: c.length });
+        const block = Buffer.concat([Buffer.alloc(2), Buffer.from(c.ABCD, "hex")]);
+        expect(decodeTag(tag, block, 1)).toBe(c.expected);
+      });
+    }
+
+    it("reads each bit of a register, 0 = least significant", () => {
+      const [w8001, w0100, w7ffe] = (bitWires ?? []).map((h) => Buffer.from(h, "hex"));
+      const bits = (w: Buffer | undefined, order: "ABCD" | "BADC" = "ABCD") =>
+        Array.from({ length: 16 }, (_, i) => (decodeRegisterBit(w!, 0, i, order) ? i : -1)).filter(
+          (i) => i >= 0,
+        );
+      expect(bits(w8001)).toEqual([0, 15]);
+      expect(bits(w0100)).toEqual([8]);
+      expect(bits(w0100, "BADC")).toEqual([0]);
+      expect(bits(w7ffe)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+      const tag = tagSchema.parse({ name: "b", address: 0, type: "bit", bit: 8 });
+      expect(decodeTag(tag, Buffer.concat([w8001!, w0100!]), 1)).toBe(true);
+      expect(decodeTag(tag, Buffer.concat([w8001!, w0100!]), 0)).toBe(false);
+      expect(() => decodeRegisterBit(w8001!, 0, 16)).toThrow(RangeError);
+    });
   },
 );
 
@@ -156,11 +254,35 @@ describe("codec against hand-worked constants", () => {
   });
 
   it("counts registers per type", () => {
-    expect(
-      ["bool", "int16", "uint16", "int32", "uint32", "float32"].map((t) =>
-        registerCount(t as never),
-      ),
-    ).toEqual([1, 1, 1, 2, 2, 2]);
+    const types = ["bool", "bit", "int16", "uint16", "int32", "uint32", "float32"] as const;
+    expect(types.map((t) => registerCount(t))).toEqual([1, 1, 1, 1, 2, 2, 2]);
+    expect(["int64", "uint64", "float64"].map((t) => registerCount(t as never))).toEqual([4, 4, 4]);
+    expect(registerCount("string", 7)).toBe(7);
+  });
+
+  it("generalizes the four orders to 8 bytes", () => {
+    // 0x0102030405060708 in registers 0102 0304 0506 0708.
+    const wire = {
+      ABCD: "0102030405060708",
+      CDAB: "0708050603040102",
+      BADC: "0201040306050807",
+      DCBA: "0807060504030201",
+    };
+    for (const order of ORDERS) {
+      const bytes = Buffer.from(wire[order], "hex");
+      expect(decodeRaw("uint64", order, bytes, 0)).toBe(0x0102030405060708n);
+      expect(encodeRaw("int64", order, 0x0102030405060708n).toString("hex")).toBe(wire[order]);
+    }
+  });
+
+  it("keeps 64-bit integers exact unless a scale or offset applies", () => {
+    const wire = Buffer.from("7fffffffffffffff", "hex");
+    const tag = tagSchema.parse({ name: "e", address: 0, type: "int64" });
+    expect(decodeTag(tag, wire, 0)).toBe(9223372036854775807n);
+    expect(decodeTag({ ...tag, scale: 0.001 }, wire, 0)).toBe(2 ** 63 * 0.001); // a number now, rounded
+    expect(decodeTag({ ...tag, offset: 1 }, wire, 0)).toBe(2 ** 63 + 1);
+    const u = tagSchema.parse({ name: "u", address: 0, type: "uint64", order: "DCBA" });
+    expect(decodeTag(u, Buffer.from("0100000000002000", "hex"), 0)).toBe(2n ** 53n + 1n);
   });
 });
 
