@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The plantgate command: `run` starts the daemon; the others help commission and inspect it.
 
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { ORDERS, TABLES, TYPES } from "../config/schema.js";
 import { checkConfigCommand, schemaCommand, statusCommand } from "./inspect.js";
+import { integer, readCommand } from "./read.js";
 import { runCommand } from "./run.js";
+import { DEFAULT_SCAN_TIMEOUT_MS, DEFAULT_UNITS, scanCommand } from "./scan.js";
 
 const program = new Command()
   .name("plantgate")
@@ -30,5 +33,48 @@ program
   .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
   .option("--json", "print raw JSON")
   .action(statusCommand);
+
+/** The flags that say how to reach a bus, for read and scan. */
+function lineOptions(command: Command, serial: string): Command {
+  return command
+    .option("--host <host>", "Modbus TCP host")
+    .option("--port <port>", "TCP port (default 502)", integer)
+    .option("--rtu-over-tcp", "RTU frames over TCP (a serial device server)")
+    .option(serial, "Modbus RTU on this serial port")
+    .option("--baud <n>", "serial baud rate (default 9600)", integer)
+    .addOption(new Option("--parity <p>", "serial parity").choices(["none", "even", "odd"]))
+    .option("--data-bits <n>", "7 or 8 (default 8)", integer)
+    .option("--stop-bits <n>", "1 or 2 (default 1)", integer);
+}
+
+lineOptions(
+  program
+    .command("read")
+    .description("read registers or bits once and print them decoded (commissioning)")
+    .option("-c, --config <file>", "take the connection from this config file, with --device")
+    .option("-d, --device <name>", "a device of the config: its connection, unit and base"),
+  "--serial <path>",
+)
+  .option("-u, --unit <id>", "unit id (default 1, or the device's)", integer)
+  .addOption(new Option("-t, --table <table>", "what to read").choices(TABLES).default(TABLES[3]))
+  .requiredOption("-a, --address <n>", "first address (--device: in its addressBase)", integer)
+  .option("-n, --count <n>", "values to read", integer, 1)
+  .addOption(new Option("--type <type>", "uint16 default; bool for bits").choices(TYPES))
+  .addOption(new Option("--order <order>", "byte order").choices(ORDERS).default("ABCD"))
+  .option("--bit <n>", "type bit: the bit, 0 = least significant", integer)
+  .option("--length <n>", "type string: its length in registers", integer)
+  .option("--timeout <ms>", "response timeout (default 1000, or the device's)", integer)
+  .action(readCommand);
+
+lineOptions(
+  program
+    .command("scan")
+    .description("find the unit ids that answer on a bus")
+    .option("--list-ports", "list the serial ports of this machine"),
+  "--serial [path]",
+)
+  .option("--units <list>", "unit ids to try, like 1-10,17", DEFAULT_UNITS)
+  .option("--timeout <ms>", `per unit (default ${DEFAULT_SCAN_TIMEOUT_MS})`, integer)
+  .action(scanCommand);
 
 await program.parseAsync();

@@ -56,6 +56,7 @@ function setup(openPort: () => Promise<SensorPort>, pattern?: string) {
 }
 
 const WARN = 40;
+const GARBAGE_STARTS = "sensor sending garbage: dropping bad lines, summary follows";
 const INFO = 30;
 
 beforeEach(() => vi.useFakeTimers());
@@ -72,7 +73,7 @@ describe("garbage in the log", () => {
     port.write("W=oops\n");
     await vi.advanceTimersByTimeAsync(0);
     expect(readings.map((r) => r.value)).toEqual([500, null]);
-    expect(messages(WARN)).toEqual(["sensor sending garbage: dropping bad lines, summary follows"]);
+    expect(messages(WARN)).toEqual([GARBAGE_STARTS]);
     expect(sensor.health().status).toBe("degraded");
 
     await vi.advanceTimersByTimeAsync(1000);
@@ -93,7 +94,7 @@ describe("garbage in the log", () => {
 });
 
 describe("opening the port", () => {
-  it("reports a port that cannot be opened once, and retries with backoff until it opens", async () => {
+  it("reports a port that cannot be opened once, retries with backoff till it opens", async () => {
     const attempts: number[] = [];
     let available = false;
     const port = new FakePort();

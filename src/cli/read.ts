@@ -1,0 +1,283 @@
+// `plantgate read`: one ad-hoc read for commissioning, printed decoded. The connection comes
+// from a config file's device or from flags; either way it goes through the same schema and
+// the same transport as the daemon's, and the request is built with the codec, never with a
+// library's high-level read functions. Also the flag handling `plantgate scan` shares.
+
+import { InvalidArgumentError } from "commander";
+import type { z } from "zod";
+import { ConfigError, loadConfig } from "../config/load.js";
+import {
+  type ConnectionConfig,
+  connectionSchema,
+  type TagConfig,
+  tagSchema,
+} from "../config/schema.js";
+import { silentLogger } from "../core/logger.js";
+import type { Value } from "../core/reading.js";
+import {
+  buildReadRequest,
+  decodeBit,
+  decodeTag,
+  functionCodeFor,
+  isBitTable,
+  parseReadResponse,
+  registerCount,
+} from "../sources/modbus/codec.js";
+import { EXCEPTION_NAMES, ModbusExceptionError } from "../sources/modbus/errors.js";
+import { createTransport } from "../sources/modbus/source.js";
+import type { ModbusTransport } from "../sources/modbus/transport.js";
+
+/** Flags that say how to reach the bus, shared by read and scan. */
+export interface LineFlags {
+  host?: string;
+  port?: number;
+  rtuOverTcp?: boolean;
+  serial?: string | boolean;
+  baud?: number;
+  parity?: string;
+  dataBits?: number;
+  stopBits?: number;
+  timeout?: number;
+}
+
+export interface ReadFlags extends LineFlags {
+  config?: string;
+  device?: string;
+  unit?: number;
+  table: string;
+  address: number;
+  count: number;
+  type?: string;
+  order: string;
+  bit?: number;
+  length?: number;
+}
+
+/** A wrong flag or config: the user's to fix. Exit status 2, like an invalid config. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Where a schema field comes from on the command line, for error messages. */
+const FLAG_OF: Record<string, string> = {
+  host: "--host",
+  port: "--port",
+  path: "--serial",
+  baudRate: "--baud",
+  parity: "--parity",
+  dataBits: "--data-bits",
+  stopBits: "--stop-bits",
+  timeoutMs: "--timeout",
+  unitId: "--unit",
+  table: "--table",
+  address: "--address",
+  type: "--type",
+  order: "--order",
+  bit: "--bit",
+  length: "--length",
+};
+
+/** Commander parser for integer flags. */
+export function integer(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("not a whole number");
+  return Number(value);
+}
+
+/** Validates with the config schema; problems are named by the flag the user gave. */
+export function validate<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = [...issue.path].reverse().find((p) => typeof p === "string") as string;
+    return `${FLAG_OF[field] ?? field ?? "flags"}: ${issue.message}`;
+  });
+  throw new UsageError([...new Set(problems)].join("; "));
+}
+
+/** A connection config from --host / --serial flags, for one device at `unitId`. */
+export function connectionFromFlags(
+  flags: LineFlags,
+  unitId: number,
+  tag: unknown = { name: "value", address: 0 },
+): ConnectionConfig {
+  const device = { name: "cli", unitId, groups: [{ tags: [tag] }] };
+  const common = { name: "cli", timeoutMs: flags.timeout, devices: [device] };
+  let line: Record<string, unknown>;
+  if (typeof flags.serial === "string") {
+    if (flags.host) throw new UsageError("give --host or --serial, not both");
+    line = {
+      type: "rtu",
+      path: flags.serial,
+      baudRate: flags.baud,
+      parity: flags.parity,
+      dataBits: flags.dataBits,
+      stopBits: flags.stopBits,
+    };
+  } else if (flags.host) {
+    line = { type: flags.rtuOverTcp ? "rtuOverTcp" : "tcp", host: flags.host, port: flags.port };
+  } else {
+    throw new UsageError("give --host HOST, --serial PATH, or --config FILE with --device NAME");
+  }
+  return validate(connectionSchema, withoutUndefined({ ...common, ...line }));
+}
+
+function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** One line for an error a user can act on: no stack trace. */
+export function describeError(err: unknown): string {
+  if (err instanceof ModbusExceptionError) {
+    const name = EXCEPTION_NAMES[err.exceptionCode] ?? "unknown exception";
+    return `unit ${err.unitId}: exception ${err.exceptionCode} (${name})`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Starts a transport, runs `work` on it, stops it, and exits: 0 on success, 1 when the
+ * device or the link failed, 2 for a usage error. Never returns.
+ */
+export async function withTransport(
+  connection: () => ConnectionConfig,
+  work: (transport: ModbusTransport) => Promise<number>,
+): Promise<never> {
+  let transport: ModbusTransport | undefined;
+  let code: number;
+  try {
+    transport = createTransport(connection(), { logger: silentLogger() });
+    await transport.start();
+    code = await work(transport);
+  } catch (err) {
+    process.stderr.write(`plantgate: ${describeError(err)}\n`);
+    code = err instanceof UsageError || err instanceof RangeError ? 2 : 1;
+  }
+  await transport?.stop().catch(() => {});
+  process.exit(code);
+}
+
+interface Target {
+  connection: ConnectionConfig;
+  unitId: number;
+  timeoutMs: number;
+  /** Added to protocol addresses when they are printed, as in the device's config. */
+  addressBase: number;
+}
+
+function targetFromConfig(flags: ReadFlags): Target {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(flags.config as string);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`invalid config ${err.message}`);
+    throw err;
+  }
+  const all = config.connections.flatMap((c) => c.devices.map((d) => ({ c, d })));
+  const found = all.find(({ d }) => d.name === flags.device);
+  if (!found) {
+    const names = all.map(({ d }) => d.name).join(", ") || "none";
+    throw new UsageError(`no device "${flags.device}" in ${flags.config} (devices: ${names})`);
+  }
+  const { c, d } = found;
+  return {
+    connection: c,
+    unitId: flags.unit ?? d.unitId,
+    timeoutMs: flags.timeout ?? d.timeoutMs ?? c.timeoutMs,
+    addressBase: d.addressBase,
+  };
+}
+
+function target(flags: ReadFlags): Target {
+  if (flags.config || flags.device) {
+    if (!flags.config || !flags.device) throw new UsageError("--config and --device go together");
+    if (flags.host || flags.serial) throw new UsageError("give --device or --host/--serial");
+    return targetFromConfig(flags);
+  }
+  const connection = connectionFromFlags(flags, flags.unit ?? 1);
+  const unitId = connection.devices[0]?.unitId ?? 1;
+  return { connection, unitId, timeoutMs: connection.timeoutMs, addressBase: 0 };
+}
+
+/** The tag the flags describe, checked by the same rules as a tag in the config. */
+function tagFromFlags(flags: ReadFlags, addressBase: number): TagConfig {
+  const bits = flags.table === "coil" || flags.table === "discreteInput";
+  const address = flags.address - addressBase;
+  if (address < 0) throw new UsageError(`--address: the device counts from ${addressBase}`);
+  return validate(
+    tagSchema,
+    withoutUndefined({
+      name: "value",
+      table: flags.table,
+      address,
+      type: flags.type ?? (bits ? "bool" : "uint16"),
+      order: flags.order,
+      bit: flags.bit,
+      length: flags.length,
+    }),
+  );
+}
+
+/** Registers one value takes; the codec's registerCount knows every type but string. */
+function width(tag: TagConfig): number {
+  return tag.type === "string" ? (tag.length ?? 1) : registerCount(tag.type);
+}
+
+function formatValue(value: Value): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  return String(value);
+}
+
+/** The raw bit, or the raw registers in hex, of the value at `offset`. */
+function rawText(tag: TagConfig, block: Buffer, offset: number, step: number): string {
+  if (isBitTable(tag.table)) return decodeBit(block, offset) ? "1" : "0";
+  const words = Array.from({ length: step }, (_, r) => block.readUInt16BE((offset + r) * 2));
+  return words.map((w) => `0x${w.toString(16).toUpperCase().padStart(4, "0")}`).join(" ");
+}
+
+/** One line per value: the address, the raw registers (or bit), the decoded value. */
+export function formatValues(tag: TagConfig, block: Buffer, count: number, base = 0): string[] {
+  const step = isBitTable(tag.table) ? 1 : width(tag);
+  return Array.from({ length: count }, (_, i) => {
+    const offset = i * step;
+    const value = decodeTag({ ...tag, scale: 1, offset: 0 }, block, offset);
+    const raw = rawText(tag, block, offset, step);
+    return `${tag.address + offset + base}  ${raw}  ${formatValue(value)}`;
+  });
+}
+
+interface ReadPlan extends Target {
+  tag: TagConfig;
+  functionCode: number;
+  quantity: number;
+  payload: Buffer;
+}
+
+function planRead(flags: ReadFlags): ReadPlan {
+  const t = target(flags);
+  const tag = tagFromFlags(flags, t.addressBase);
+  const quantity = flags.count * (isBitTable(tag.table) ? 1 : width(tag));
+  const functionCode = functionCodeFor(tag.table);
+  const payload = buildReadRequest(functionCode, tag.address, quantity);
+  return { ...t, tag, functionCode, quantity, payload };
+}
+
+export async function readCommand(flags: ReadFlags): Promise<never> {
+  let plan: ReadPlan;
+  try {
+    plan = planRead(flags);
+  } catch (err) {
+    process.stderr.write(`plantgate: ${describeError(err)}\n`);
+    process.exit(2);
+  }
+  const { tag, functionCode, quantity, payload, unitId, timeoutMs } = plan;
+  return withTransport(
+    () => plan.connection,
+    async (transport) => {
+      const response = await transport.request({ unitId, functionCode, payload, timeoutMs });
+      const block = parseReadResponse(functionCode, quantity, response);
+      const lines = formatValues(tag, block, flags.count, plan.addressBase);
+      process.stdout.write(`${lines.join("\n")}\n`);
+      return 0;
+    },
+  );
+}

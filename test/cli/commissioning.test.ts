@@ -1,0 +1,241 @@
+// `plantgate read` and `plantgate scan`, the built CLI, against an independent peer: a pymodbus
+// 3.0 TCP server serving units 1 and 3, with values written by pymodbus's payload builder.
+
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot, requireOrSkip } from "../support/data.js";
+import { freePort } from "../support/ports.js";
+import { type Proc, startProcess } from "../support/process.js";
+import { pymodbusMissing, SYSTEM_PYTHON } from "../support/pymodbus.js";
+
+const ENTRIES = [
+  { table: "holdingRegister", address: 0, type: "float32", order: "CDAB", value: 21.5 },
+  { table: "holdingRegister", address: 2, type: "int16", order: "ABCD", value: -1234 },
+  { table: "holdingRegister", address: 3, type: "uint16", order: "BADC", value: 0x1234 },
+  { table: "holdingRegister", address: 4, type: "int64", order: "DCBA", value: -1234567890123 },
+  { table: "holdingRegister", address: 10, type: "string", order: "ABCD", value: "PUMP-7" },
+  { table: "inputRegister", address: 0, type: "float64", order: "CDAB", value: Math.PI },
+  { table: "inputRegister", address: 4, type: "uint32", order: "ABCD", value: 3000000000 },
+  // uint64 above 2^53: must print exactly.
+  {
+    table: "inputRegister",
+    address: 8,
+    type: "uint64",
+    order: "ABCD",
+    value: "1152921504606846977",
+  },
+  { table: "coil", address: 3, type: "bool", value: [true, false, true] },
+];
+
+interface CliResult {
+  code: number | null;
+  stdout: string[];
+  stderr: string;
+}
+
+/** Runs the built CLI to its end; stdio is read until closed, not only until exit. */
+function cli(...args: string[]): Promise<CliResult> {
+  const child = spawn(process.execPath, [join(repoRoot, "dist/cli/main.js"), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve) => {
+    child.once("close", (code) => {
+      resolve({ code, stdout: stdout.split("\n").filter(Boolean), stderr });
+    });
+  });
+}
+
+async function untilAccepting(port: number, peer: Proc): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (peer.child.exitCode !== null) throw new Error(`peer exited: ${peer.stderr.join("\n")}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("peer did not accept connections within 15 s");
+}
+
+const NO_STACK = /^\s+at /m;
+
+describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus", () => {
+  let peer: Proc | undefined;
+  let port = 0;
+  const dir = mkdtempSync(join(tmpdir(), "plantgate-cli-"));
+  const tcp = () => ["--host", "127.0.0.1", "--port", String(port)];
+
+  beforeAll(async () => {
+    port = await freePort();
+    const spec = JSON.stringify({ units: [1, 3], entries: ENTRIES });
+    const script = join(repoRoot, "test/peers/cli-peer.py");
+    peer = startProcess(SYSTEM_PYTHON, [script, `${port}`, spec]);
+    await untilAccepting(port, peer);
+  });
+
+  afterAll(async () => {
+    await peer?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("prints address, raw registers and the value pymodbus wrote", async () => {
+    const cases: Array<[string[], string[]]> = [
+      [["-a", "0", "--type", "float32", "--order", "CDAB"], ["0  0x0000 0x41AC  21.5"]],
+      [["-a", "2", "--type", "int16"], ["2  0xFB2E  -1234"]],
+      [["-a", "3", "--order", "BADC"], ["3  0x3412  4660"]],
+      [
+        ["-a", "4", "--type", "int64", "--order", "DCBA"],
+        ["4  0x35FB 0x048E 0xE0FE 0xFFFF  -1234567890123"],
+      ],
+      [["-a", "10", "--type", "string", "--length", "3"], ['10  0x5055 0x4D50 0x2D37  "PUMP-7"']],
+      [
+        ["-t", "inputRegister", "-a", "0", "--type", "float64", "--order", "CDAB"],
+        [`0  0x2D18 0x5444 0x21FB 0x4009  ${Math.PI}`],
+      ],
+      [
+        ["-t", "inputRegister", "-a", "8", "--type", "uint64"],
+        ["8  0x1000 0x0000 0x0000 0x0001  1152921504606846977"],
+      ],
+      [
+        ["-t", "coil", "-a", "3", "-n", "3"],
+        ["3  1  true", "4  0  false", "5  1  true"],
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await cli("read", ...tcp(), ...args);
+      expect(r, args.join(" ")).toMatchObject({ code: 0, stdout: expected, stderr: "" });
+    }
+  });
+
+  it("prints one line per value of a multi-value read", async () => {
+    const r = await cli(
+      "read",
+      ...tcp(),
+      "-t",
+      "inputRegister",
+      "-a",
+      "4",
+      "-n",
+      "2",
+      "--type",
+      "uint32",
+    );
+    expect(r.stdout).toEqual(["4  0xB2D0 0x5E00  3000000000", "6  0x0000 0x0000  0"]);
+  });
+
+  it("reads through a config file's device: its connection and unit", async () => {
+    const file = join(dir, "plant.yaml");
+    writeFileSync(
+      file,
+      [
+        "connections:",
+        `  - { name: line1, host: 127.0.0.1, port: ${port}, devices: [`,
+        "      { name: boiler, unitId: 3, addressBase: 1,",
+        "        groups: [{ tags: [{ name: t, address: 1 }] }] } ] }",
+      ].join("\n"),
+    );
+    const r = await cli(
+      "read",
+      "-c",
+      file,
+      "-d",
+      "boiler",
+      "-a",
+      "1",
+      "--type",
+      "float32",
+      "--order",
+      "CDAB",
+    );
+    expect(r).toMatchObject({ code: 0, stdout: ["1  0x0000 0x41AC  21.5"] });
+    const missing = await cli("read", "-c", file, "-d", "nope", "-a", "1");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no device "nope"');
+  });
+
+  it("exits non-zero with the exception, and no stack trace, on an illegal address", async () => {
+    const r = await cli("read", ...tcp(), "-a", "300");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toEqual([]);
+    expect(r.stderr).toBe("plantgate: unit 1: exception 2 (illegal data address)\n");
+  });
+
+  it("says so in one line when the unit is silent or nothing listens", async () => {
+    const silent = await cli("read", ...tcp(), "-a", "0", "-u", "2", "--timeout", "300");
+    expect(silent).toMatchObject({
+      code: 1,
+      stderr: "plantgate: unit 2: no response within 300 ms\n",
+    });
+    const closed = await cli(
+      "read",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      `${await freePort()}`,
+      "-a",
+      "0",
+    );
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toMatch(/^plantgate: tcp:\/\/127\.0\.0\.1:\d+: disconnected .*\n$/);
+  });
+
+  it("refuses bad flags with the flag's name, exit status 2", async () => {
+    const r = await cli("read", ...tcp(), "-t", "coil", "-a", "0", "--type", "float32");
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: "plantgate: --type: a coil holds one bit: use type bool\n",
+    });
+    const none = await cli("read", "-a", "0");
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/give --host HOST, --serial PATH/);
+    for (const x of [r, none]) expect(x.stderr).not.toMatch(NO_STACK);
+  });
+
+  it("scan finds exactly the units the peer serves", async () => {
+    const r = await cli("scan", ...tcp(), "--units", "1-5");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toEqual([
+      "unit 1: answers (holding register 0 = 0x0000)",
+      "unit 3: answers (holding register 0 = 0x0000)",
+      "units answering: 1, 3",
+    ]);
+  });
+
+  it("scan says when no unit answered", async () => {
+    const r = await cli("scan", ...tcp(), "--units", "2,4-5", "--timeout", "100");
+    expect(r).toMatchObject({ code: 1, stdout: ["no unit answered (3 tried)"] });
+  });
+});
+
+describe("scan without a bus", () => {
+  it("lists serial ports, or says clearly why it cannot", async () => {
+    for (const args of [["--list-ports"], ["--serial"]]) {
+      const r = await cli("scan", ...args);
+      expect(r.stderr).not.toMatch(NO_STACK);
+      if (r.code === 0) expect(r.stdout.length).toBeGreaterThan(0);
+      else {
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^plantgate: cannot list serial ports here .*give --serial PATH/);
+      }
+    }
+  });
+
+  it("refuses a bad unit list", async () => {
+    const r = await cli("scan", "--host", "127.0.0.1", "--units", "0-3");
+    expect(r).toMatchObject({ code: 2 });
+    expect(r.stderr).toMatch(/--units: "0-3" not within 1..255/);
+  });
+});
