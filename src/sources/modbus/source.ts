@@ -7,6 +7,7 @@ import type { EventSink } from "../../core/events.js";
 import type { Logger } from "../../core/logger.js";
 import type { ReadingSink } from "../../core/reading.js";
 import { ModbusPoller } from "./poller.js";
+import { createSerialRtuTransport, createTcpRtuTransport } from "./rtu-connection.js";
 import { TcpTransport, type Timers } from "./tcp-transport.js";
 import type { ModbusTransport } from "./transport.js";
 
@@ -37,10 +38,9 @@ export function createTransport(
         timers: deps.timers,
       });
     case "rtu":
+      return createSerialRtuTransport(connection, { logger, timers: deps.timers });
     case "rtuOverTcp":
-      throw new Error(
-        `connection ${connection.name}: type ${connection.type} is not supported yet`,
-      );
+      return createTcpRtuTransport(connection, { logger, timers: deps.timers });
   }
 }
 
