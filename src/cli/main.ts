@@ -3,6 +3,7 @@
 
 import { Command, Option } from "commander";
 import { ORDERS, TABLES, TYPES } from "../config/schema.js";
+import { exportCommand } from "./export.js";
 import { checkConfigCommand, schemaCommand, statusCommand } from "./inspect.js";
 import { integer, readCommand } from "./read.js";
 import { runCommand } from "./run.js";
@@ -76,5 +77,19 @@ lineOptions(
   .option("--units <list>", "unit ids to try, like 1-10,17", DEFAULT_UNITS)
   .option("--timeout <ms>", `per unit (default ${DEFAULT_SCAN_TIMEOUT_MS})`, integer)
   .action(scanCommand);
+
+program
+  .command("export")
+  .description("write buffered readings as CSV or JSON Lines, streamed")
+  .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
+  .option("--tags <list>", "comma-separated tag names (default: all)")
+  .option("--from <time>", "first time, ISO 8601 or epoch ms (inclusive)")
+  .option("--to <time>", "last time, ISO 8601 or epoch ms (exclusive)")
+  .addOption(
+    new Option("-f, --format <format>", "output format").choices(["csv", "jsonl"]).default("csv"),
+  )
+  .option("-o, --output <file>", "write here instead of stdout")
+  .option("--include-bad", "also export bad readings (gaps)")
+  .action(exportCommand);
 
 await program.parseAsync();

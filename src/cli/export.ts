@@ -1,0 +1,81 @@
+// `plantgate export`: buffered readings for a tag set and time range, as CSV or JSON Lines,
+// to a file or stdout, with a progress bar when stderr is a terminal.
+
+import { createWriteStream } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { finished } from "node:stream/promises";
+import cliProgress from "cli-progress";
+import { loadConfig } from "../config/load.js";
+import { type ExportFormat, ReadingExport } from "../store/export.js";
+import { reportConfigError } from "./run.js";
+
+export interface ExportOptions {
+  config: string;
+  tags?: string;
+  from?: string;
+  to?: string;
+  format: string;
+  output?: string;
+  includeBad?: boolean;
+}
+
+function parseTime(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) fail(`--${flag} "${text}" is not a time (ISO 8601 or epoch ms)`);
+  return ms;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`plantgate: ${message}\n`);
+  process.exit(2);
+}
+
+export async function exportCommand(opts: ExportOptions): Promise<void> {
+  let dbPath: string;
+  try {
+    const config = loadConfig(opts.config);
+    const p = config.store.path;
+    dbPath = isAbsolute(p) ? p : join(config.gateway.stateDir, p);
+  } catch (err) {
+    reportConfigError(err);
+  }
+  if (opts.format !== "csv" && opts.format !== "jsonl") fail("--format must be csv or jsonl");
+
+  const query = {
+    tags: opts.tags
+      ?.split(",")
+      .map((t) => t.trim())
+      .filter(Boolean),
+    fromTs: parseTime("from", opts.from),
+    toTs: parseTime("to", opts.to),
+    includeBad: Boolean(opts.includeBad),
+  };
+  let exporter: ReadingExport;
+  try {
+    exporter = new ReadingExport(dbPath);
+  } catch (err) {
+    fail(`cannot open ${dbPath}: ${(err as Error).message}`);
+  }
+
+  // A reader that stops early (`| head`) is not an error.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    fail(`cannot write: ${err.message}`);
+  });
+  const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(exporter.count(query), 0);
+  const n = await exporter.write(query, opts.format as ExportFormat, out, (done) =>
+    bar?.update(done),
+  );
+  bar?.stop();
+  exporter.close();
+  if (out !== process.stdout) {
+    out.end();
+    await finished(out);
+  }
+  process.stderr.write(`exported ${n} readings\n`);
+}
