@@ -1,16 +1,29 @@
 // Polls every device group of one connection on its own interval and turns the responses
 // into readings. Ticks are laid on the monotonic clock from the start time, so intervals do
 // not drift; a cycle that runs past its next tick skips the ticks it missed and counts them.
+// A unit that stops answering costs its neighbours at most one timeout at a time: its poll
+// stops at the first request without an answer, and after a few such polls it is degraded
+// (skipped, then probed; see device-health.ts).
 
 import type { ConnectionConfig, DeviceConfig, GroupConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import type { EventSink } from "../../core/events.js";
 import type { Component, Health } from "../../core/lifecycle.js";
 import type { Logger } from "../../core/logger.js";
-import type { Quality, Reading, ReadingSink } from "../../core/reading.js";
-import { buildReadRequest, decodeTag, parseReadResponse } from "./codec.js";
-import { ModbusDisconnectedError, ModbusExceptionError, ModbusTimeoutError } from "./errors.js";
-import { planReads, type ReadRequest } from "./planner.js";
+import type { Reading, ReadingSink } from "../../core/reading.js";
+import { AddressHoles } from "./address-holes.js";
+import { DeadbandFilter } from "./deadband.js";
+import { DeviceChannel } from "./device-channel.js";
+import { DeviceHealth, type Transition } from "./device-health.js";
+import { type PlannedTag, planReads, type ReadRequest } from "./planner.js";
+import { readSplitting, type SplitResult } from "./read-splitter.js";
+import {
+  type BadQuality,
+  badReadings,
+  decodeResponse,
+  isUnreachable,
+  qualityOf,
+} from "./tag-readings.js";
 import { systemTimers, type Timers } from "./tcp-transport.js";
 import type { ModbusTransport } from "./transport.js";
 
@@ -24,17 +37,20 @@ export interface ModbusPollerDeps {
   timers?: Timers;
 }
 
-type DeviceState = "unknown" | "up" | "down";
-
 interface DeviceRun {
   device: DeviceConfig;
-  state: DeviceState;
+  health: DeviceHealth;
+  channel: DeviceChannel;
+  /** Addresses the unit refused, kept for the life of the poller. */
+  holes: AddressHoles;
   lastGoodTs: number | undefined;
   lastError: string | undefined;
   /** Completed poll cycles, over all the device's groups. */
   polls: number;
   /** Cycles in which at least one request failed. */
   failures: number;
+  /** Cycles not polled because the unit was degraded. */
+  skipped: number;
   /** Ticks skipped because a cycle ran past them. */
   overruns: number;
 }
@@ -43,19 +59,28 @@ interface GroupRun {
   device: DeviceRun;
   group: GroupConfig;
   requests: ReadRequest[];
+  /** The holes' version the requests were planned with. */
+  planVersion: number;
   startedAt: number;
   tick: number;
   timer?: unknown;
   cycle?: Promise<void>;
 }
 
-/** Whether a failed request still proves the device is answering. */
-type Outcome = "good" | "answered" | "unreachable";
+/** What one request, with its splits, said about the unit. */
+interface Tally {
+  answered: boolean;
+  failed: boolean;
+  unreachable?: BadQuality;
+}
+
+const SKIPPED: BadQuality = { status: "bad", reason: "timeout", detail: "skipped: unit degraded" };
 
 export class ModbusPoller implements Component {
   readonly name: string;
   private readonly log: Logger;
   private readonly timers: Timers;
+  private readonly deadband = new DeadbandFilter();
   private devices: DeviceRun[] = [];
   private groups: GroupRun[] = [];
   private stopped = true;
@@ -72,26 +97,22 @@ export class ModbusPoller implements Component {
     return this.completedCycles;
   }
 
-  /** Plans every group (throws naming the tag a device's caps cannot read), then polls. */
+  /**
+   * Plans every group, then polls. Throws naming the tag when a device's caps cannot read it
+   * or its address lies below the device's addressBase.
+   */
   async start(): Promise<void> {
-    const devices: DeviceRun[] = [];
-    const groups: GroupRun[] = [];
-    for (const device of this.deps.connection.devices) {
-      const run: DeviceRun = {
-        device,
-        state: "unknown",
-        lastGoodTs: undefined,
-        lastError: undefined,
-        polls: 0,
-        failures: 0,
-        overruns: 0,
-      };
-      devices.push(run);
-      for (const group of device.groups) {
-        const requests = planGroup(device, group);
-        groups.push({ device: run, group, requests, startedAt: 0, tick: 0 });
-      }
-    }
+    const devices = this.deps.connection.devices.map((device) => this.deviceRun(device));
+    const groups = devices.flatMap((run) =>
+      run.device.groups.map((group) => ({
+        device: run,
+        group,
+        requests: planGroup(run.device, group, run.holes),
+        planVersion: run.holes.version,
+        startedAt: 0,
+        tick: 0,
+      })),
+    );
 
     this.devices = devices;
     this.groups = groups;
@@ -116,23 +137,32 @@ export class ModbusPoller implements Component {
   }
 
   health(): Health {
-    const down = this.devices.filter((d) => d.state === "down").length;
+    const down = this.devices.filter((d) => d.health.state === "down" || isDegraded(d)).length;
     const status = down === 0 ? "ok" : down === this.devices.length ? "down" : "degraded";
-    const devices = Object.fromEntries(
-      this.devices.map((d) => [
-        d.device.name,
-        {
-          up: d.state === "up",
-          state: d.state,
-          lastGoodTs: d.lastGoodTs,
-          lastError: d.lastError,
-          polls: d.polls,
-          failures: d.failures,
-          overruns: d.overruns,
-        },
-      ]),
-    );
-    return { status, progress: this.completedCycles, devices };
+    const devices = Object.fromEntries(this.devices.map((d) => [d.device.name, deviceHealth(d)]));
+    return {
+      status,
+      progress: this.completedCycles,
+      suppressed: this.deadband.suppressed,
+      devices,
+    };
+  }
+
+  private deviceRun(device: DeviceConfig): DeviceRun {
+    const { connection, transport, clock } = this.deps;
+    const timeoutMs = device.timeoutMs ?? connection.timeoutMs;
+    return {
+      device,
+      health: new DeviceHealth(device.degrade),
+      channel: new DeviceChannel({ device, transport, timeoutMs, clock, timers: this.timers }),
+      holes: new AddressHoles(),
+      lastGoodTs: undefined,
+      lastError: undefined,
+      polls: 0,
+      failures: 0,
+      skipped: 0,
+      overruns: 0,
+    };
   }
 
   // Scheduling
@@ -170,133 +200,146 @@ export class ModbusPoller implements Component {
   // Polling
 
   private async poll(run: GroupRun): Promise<void> {
-    const outcomes: Outcome[] = [];
-    for (const request of run.requests) {
-      if (this.stopped) return;
-      outcomes.push(await this.execute(run.device, request));
-    }
     const device = run.device;
-    device.polls++;
-    if (outcomes.some((o) => o !== "good")) device.failures++;
-    if (outcomes.some((o) => o !== "unreachable")) this.markUp(device);
-    else this.markDown(device);
-  }
-
-  /** One read request: exactly one sink.write with a reading for each of its tags. */
-  private async execute(run: DeviceRun, request: ReadRequest): Promise<Outcome> {
-    const { device } = run;
-    const { connection, transport, clock, sink } = this.deps;
-    let readings: Reading[];
-    let outcome: Outcome;
-    try {
-      const response = await transport.request({
-        unitId: device.unitId,
-        functionCode: request.functionCode,
-        payload: buildReadRequest(request.functionCode, request.address, request.quantity),
-        timeoutMs: device.timeoutMs ?? connection.timeoutMs,
-      });
-      const ts = clock.now();
-      const block = parseReadResponse(request.functionCode, request.quantity, response);
-      readings = request.tags.map((p) => decodeReading(device.name, p, block, ts));
-      run.lastGoodTs = ts;
-      outcome = "good";
-    } catch (err) {
-      const quality = qualityOf(err);
-      const ts = clock.now();
-      readings = request.tags.map((p) => badReading(device.name, p.tag.name, ts, quality));
-      run.lastError = quality.detail;
-      outcome = isUnreachable(quality.reason) ? "unreachable" : "answered";
+    if (run.planVersion !== device.holes.version) {
+      run.requests = planGroup(device.device, run.group, device.holes);
+      run.planVersion = device.holes.version;
     }
-    sink.write(readings);
-    return outcome;
-  }
-
-  private markUp(run: DeviceRun): void {
-    const previous = run.state;
-    run.state = "up";
-    if (previous === "up") return;
-    if (previous === "unknown") {
-      this.log.debug({ device: run.device.name }, "device answering");
+    const admission = device.health.admit(this.deps.clock.monotonic());
+    if (admission === "skip") {
+      for (const request of run.requests) this.writeBad(device, request.tags, SKIPPED);
+      device.skipped++;
       return;
     }
-    this.log.info({ device: run.device.name }, "device up");
-    this.deps.events.event({
-      ts: this.deps.clock.now(),
-      kind: "device.up",
-      source: run.device.name,
-      message: `device ${run.device.name} answering again`,
-    });
+
+    let answered = false;
+    let failed = false;
+    let cut: BadQuality | undefined;
+    for (const request of run.requests) {
+      if (this.stopped) return;
+      if (cut !== undefined) {
+        this.writeBad(device, request.tags, cut);
+        continue;
+      }
+      // A probe is one request, without retries; an answer lets the rest of the poll go on.
+      const retries = admission === "probe" ? 0 : undefined;
+      const send = (r: ReadRequest) => device.channel.send(r, retries);
+      const result = await readSplitting(request, send, device.holes, isUnreachable);
+      const tally = this.record(device, result);
+      answered ||= tally.answered;
+      failed ||= tally.failed;
+      if (tally.unreachable !== undefined) cut = notPolled(device, tally.unreachable, admission);
+    }
+
+    device.polls++;
+    if (failed) device.failures++;
+    const now = this.deps.clock.monotonic();
+    this.transitions(device, answered ? device.health.answered() : device.health.unanswered(now));
   }
 
-  // A device that never answered since start is reported down too: an operator wants to know.
-  private markDown(run: DeviceRun): void {
-    if (run.state === "down") return;
-    run.state = "down";
-    const { name, unitId } = run.device;
-    this.log.warn({ device: name, unitId, err: run.lastError }, "device down");
-    this.deps.events.event({
-      ts: this.deps.clock.now(),
-      kind: "device.down",
-      source: name,
-      message: `device ${name} (unit ${unitId}) not answering: ${run.lastError ?? "unknown"}`,
-      data: { unitId, endpoint: this.deps.transport.endpoint },
+  /** Readings for everything a split read sent or left untried; what it says of the unit. */
+  private record(device: DeviceRun, result: SplitResult): Tally {
+    const name = device.device.name;
+    const tally: Tally = { answered: false, failed: result.untried.length > 0 };
+    for (const { request, ...outcome } of result.done) {
+      const ts = this.deps.clock.now();
+      if ("response" in outcome) {
+        this.write(request.tags, decodeResponse(name, request, outcome.response, ts));
+        device.lastGoodTs = ts;
+        tally.answered = true;
+        continue;
+      }
+      const quality = qualityOf(outcome.error);
+      this.write(request.tags, badReadings(name, request.tags, ts, quality));
+      device.lastError = quality.detail;
+      tally.failed = true;
+      if (isUnreachable(outcome.error)) tally.unreachable = quality;
+      else tally.answered = true;
+    }
+    // Untried requests only ever follow one the unit did not answer.
+    const cut = notPolled(device, tally.unreachable ?? SKIPPED, "poll");
+    for (const request of result.untried) this.writeBad(device, request.tags, cut);
+    return tally;
+  }
+
+  private writeBad(device: DeviceRun, tags: readonly PlannedTag[], quality: BadQuality): void {
+    const ts = this.deps.clock.now();
+    this.write(tags, badReadings(device.device.name, tags, ts, quality));
+  }
+
+  /** One sink.write per request, of the readings the tags' deadbands let through. */
+  private write(tags: readonly PlannedTag[], readings: Reading[]): void {
+    const now = this.deps.clock.monotonic();
+    const kept = readings.filter((r, i) => {
+      const tag = tags[i]?.tag;
+      return tag === undefined || this.deadband.pass(tag, r, now);
     });
+    if (kept.length > 0) this.deps.sink.write(kept);
+  }
+
+  // Transitions: a log line each, and an event for down and up; never a line per failed poll.
+
+  private transitions(run: DeviceRun, transitions: Transition[]): void {
+    const { name, unitId } = run.device;
+    const { events, clock, transport } = this.deps;
+    for (const t of transitions) {
+      if (t === "answering") this.log.debug({ device: name }, "device answering");
+      if (t === "up") {
+        this.log.info({ device: name }, "device up");
+        const message = `device ${name} answering again`;
+        events.event({ ts: clock.now(), kind: "device.up", source: name, message });
+      }
+      // A device that never answered since start is reported down too: an operator wants to know.
+      if (t === "down") {
+        this.log.warn({ device: name, unitId, err: run.lastError }, "device down");
+        events.event({
+          ts: clock.now(),
+          kind: "device.down",
+          source: name,
+          message: `device ${name} (unit ${unitId}) not answering: ${run.lastError ?? "unknown"}`,
+          data: { unitId, endpoint: transport.endpoint },
+        });
+      }
+      if (t === "degraded") {
+        const { skipMs, consecutiveFailures } = run.health;
+        this.log.warn({ device: name, unitId, skipMs, consecutiveFailures }, "device degraded");
+      }
+    }
   }
 }
 
-function planGroup(device: DeviceConfig, group: GroupConfig): ReadRequest[] {
+function planGroup(device: DeviceConfig, group: GroupConfig, holes: AddressHoles): ReadRequest[] {
   try {
-    return planReads(group.tags, device);
+    return planReads(group.tags, device, holes);
   } catch (err) {
     const where = `device ${device.name} group ${group.name}`;
     throw new RangeError(`${where}: ${(err as Error).message}`);
   }
 }
 
-function isUnreachable(reason: string): boolean {
-  return reason === "timeout" || reason === "disconnected";
+/** The quality of a request left out because the unit did not answer an earlier one. */
+function notPolled(device: DeviceRun, quality: BadQuality, admission: string): BadQuality {
+  if (admission === "probe") return SKIPPED;
+  const detail = `not polled: unit ${device.device.unitId} did not answer an earlier request`;
+  return { status: "bad", reason: quality.reason, detail };
 }
 
-type BadQuality = Extract<Quality, { status: "bad" }>;
-
-function qualityOf(err: unknown): BadQuality {
-  const detail = err instanceof Error ? err.message : String(err);
-  if (err instanceof ModbusTimeoutError) return { status: "bad", reason: "timeout", detail };
-  if (err instanceof ModbusDisconnectedError) {
-    return { status: "bad", reason: "disconnected", detail };
-  }
-  if (err instanceof ModbusExceptionError) {
-    return { status: "bad", reason: "exception", exceptionCode: err.exceptionCode, detail };
-  }
-  // A ModbusResponseError, or anything unforeseen: the answer could not be turned into values.
-  return { status: "bad", reason: "decode", detail };
+function isDegraded(run: DeviceRun): boolean {
+  return run.health.state === "degraded";
 }
 
-function badReading(device: string, tag: string, ts: number, quality: Quality): Reading {
-  return { tag: `${device}.${tag}`, ts, value: null, quality };
-}
-
-// NaN or infinity from a float register usually means the instrument has no value (sensor
-// fault, not ready); it is stored as a bad reading rather than a number the model would eat.
-function decodeReading(
-  device: string,
-  planned: ReadRequest["tags"][number],
-  block: Buffer,
-  ts: number,
-): Reading {
-  const tag = `${device}.${planned.tag.name}`;
-  try {
-    const value = decodeTag(planned.tag, block, planned.offset);
-    if (typeof value === "number" && !Number.isFinite(value)) {
-      return badReading(device, planned.tag.name, ts, {
-        status: "bad",
-        reason: "decode",
-        detail: `not a finite number (${value})`,
-      });
-    }
-    return { tag, ts, value, quality: { status: "good" } };
-  } catch (err) {
-    const detail = (err as Error).message;
-    return badReading(device, planned.tag.name, ts, { status: "bad", reason: "decode", detail });
-  }
+function deviceHealth(d: DeviceRun): Record<string, unknown> {
+  return {
+    up: d.health.state === "up",
+    state: d.health.state,
+    lastGoodTs: d.lastGoodTs,
+    lastError: d.lastError,
+    polls: d.polls,
+    failures: d.failures,
+    skipped: d.skipped,
+    overruns: d.overruns,
+    requests: d.channel.sent,
+    retries: d.channel.retried,
+    holes: d.holes.summary(),
+  };
 }

@@ -12,7 +12,7 @@ export type SplitOutcome =
   | { request: ReadRequest; error: unknown };
 
 export interface SplitResult {
-  /** The requests that settle the tags' readings, in order; a split one gives way to its halves. */
+  /** The requests that settle the tags' readings, in order; a split one gives way to halves. */
   done: SplitOutcome[];
   /** Requests not sent because an earlier one failed with an error `stopOn` named. */
   untried: ReadRequest[];

@@ -14,49 +14,7 @@ import {
   ModbusTimeoutError,
 } from "../../../src/sources/modbus/errors.js";
 import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
-import type { ModbusTransport, PduRequest } from "../../../src/sources/modbus/transport.js";
-
-/** Answers read requests from a map of holding registers, after an optional delay. */
-class FakeTransport implements ModbusTransport {
-  readonly name = "fake";
-  readonly endpoint = "tcp://fake:502";
-  readonly connected = true;
-  readonly registers = Buffer.alloc(200);
-  readonly coils = Buffer.alloc(8);
-  readonly requests: { at: number; req: PduRequest }[] = [];
-  delayMs = 0;
-  failWith: Error | undefined;
-  reply: ((req: PduRequest) => Buffer) | undefined;
-
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-  health() {
-    return { status: "ok" as const };
-  }
-
-  async request(req: PduRequest): Promise<Buffer> {
-    this.requests.push({ at: Date.now(), req });
-    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.failWith) throw this.failWith;
-    if (this.reply) return this.reply(req);
-    const address = req.payload.readUInt16BE(0);
-    const quantity = req.payload.readUInt16BE(2);
-    const data =
-      req.functionCode <= 2
-        ? this.bits(address, quantity)
-        : this.registers.subarray(address * 2, (address + quantity) * 2);
-    return Buffer.concat([Buffer.from([data.length]), data]);
-  }
-
-  private bits(address: number, quantity: number): Buffer {
-    const out = Buffer.alloc(Math.ceil(quantity / 8));
-    for (let i = 0; i < quantity; i++) {
-      const bit = ((this.coils[(address + i) >> 3] ?? 0) >> ((address + i) & 7)) & 1;
-      out[i >> 3] = (out[i >> 3] ?? 0) | (bit << (i & 7));
-    }
-    return out;
-  }
-}
+import { FakeTransport } from "./fake-transport.js";
 
 function connection(extra: Record<string, unknown> = {}): ConnectionConfig {
   return connectionSchema.parse({
@@ -179,7 +137,9 @@ describe("ModbusPoller", () => {
   });
 
   it("writes bad readings and records device down and up on transitions only", async () => {
-    await makePoller().start();
+    const conn = connection();
+    conn.devices[0]!.degrade.afterFailures = 10; // degradation is tested on its own
+    await makePoller(conn).start();
     await vi.advanceTimersByTimeAsync(0);
     transport.failWith = new ModbusTimeoutError(7, 250);
     await vi.advanceTimersByTimeAsync(3000);

@@ -1,0 +1,76 @@
+// The way to one device (unit) on a shared connection. Its requests go out one at a time,
+// whichever group asked, so a unit that stops answering holds the connection's queue for at
+// most one timeout at a time and its neighbours' requests pass in between. The device's
+// pause between requests and its retries after a timeout are applied here.
+
+import type { DeviceConfig } from "../../config/schema.js";
+import type { Clock } from "../../core/clock.js";
+import { buildReadRequest } from "./codec.js";
+import { ModbusTimeoutError } from "./errors.js";
+import type { ReadRequest } from "./planner.js";
+import type { Timers } from "./tcp-transport.js";
+import type { ModbusTransport } from "./transport.js";
+
+export interface DeviceChannelDeps {
+  device: DeviceConfig;
+  transport: ModbusTransport;
+  timeoutMs: number;
+  clock: Clock;
+  timers: Timers;
+}
+
+export class DeviceChannel {
+  private lane: Promise<unknown> = Promise.resolve();
+  private lastEnd: number | undefined;
+  /** Requests sent, retries included. */
+  sent = 0;
+  retried = 0;
+
+  constructor(private readonly deps: DeviceChannelDeps) {}
+
+  /**
+   * Sends one read and resolves with the response payload. A timeout is tried again up to
+   * `retries` times (the device's, unless given); every other error is final at once.
+   */
+  send(request: ReadRequest, retries = this.deps.device.retries): Promise<Buffer> {
+    const turn = this.lane.then(() => this.attempts(request, retries));
+    this.lane = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async attempts(request: ReadRequest, retries: number): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(request);
+      } catch (err) {
+        if (!(err instanceof ModbusTimeoutError) || attempt >= retries) throw err;
+        this.retried++;
+      }
+    }
+  }
+
+  private async once(request: ReadRequest): Promise<Buffer> {
+    const { device, transport, timeoutMs, clock } = this.deps;
+    await this.pause();
+    this.sent++;
+    try {
+      return await transport.request({
+        unitId: device.unitId,
+        functionCode: request.functionCode,
+        payload: buildReadRequest(request.functionCode, request.address, request.quantity),
+        timeoutMs,
+      });
+    } finally {
+      this.lastEnd = clock.monotonic();
+    }
+  }
+
+  // The pause is taken before the next request rather than after each one, so the last
+  // request of a poll does not hold its cycle open for nothing.
+  private async pause(): Promise<void> {
+    const { device, clock, timers } = this.deps;
+    if (device.requestDelayMs === 0 || this.lastEnd === undefined) return;
+    const wait = this.lastEnd + device.requestDelayMs - clock.monotonic();
+    if (wait > 0) await new Promise<void>((resolve) => timers.setTimeout(resolve, wait));
+  }
+}
