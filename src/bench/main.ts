@@ -9,6 +9,7 @@ import { type AcquisitionResult, acquisitionBench } from "./acquisition.js";
 import { forkFastServer } from "./fast-server.js";
 import { fullPathBench, rawInsertBench } from "./ingest.js";
 import { modbusSerialRate, transportRate } from "./request-rate.js";
+import { rawRate, type StoreFigures, storeRate } from "./store.js";
 import { plannedRequests, TAG_COUNT, tagMapConnection } from "./tag-map.js";
 
 /** Tags per second per core of CPU we aim for; EMQ Neuron publishes about 12,000. */
@@ -57,6 +58,26 @@ interface Figures {
   serial: number;
   sequential: number;
   pipelined: number;
+  store: { normal: StoreFigures; rawPerSecond: number };
+  wear: Array<{ synchronous: string; perCommit: number } & StoreFigures>;
+}
+
+const STORE_READINGS = 200_000;
+/** The stated tag rate for SD-card wear: 100 tags polled once a second, committed each second. */
+const WEAR_TAGS_PER_SECOND = 100;
+
+async function measureStore(dir: string): Promise<Pick<Figures, "store" | "wear">> {
+  const normal = await storeRate(dir, STORE_READINGS, "normal", 5000);
+  const rawPerSecond = rawRate(dir, STORE_READINGS);
+  const wear: Figures["wear"] = [];
+  for (const synchronous of ["off", "normal", "full"] as const) {
+    const f = await storeRate(dir, 50_000, synchronous, WEAR_TAGS_PER_SECOND);
+    wear.push({ synchronous, perCommit: WEAR_TAGS_PER_SECOND, ...f });
+  }
+  // The same rate with flushIntervalMs at 10 s: ten times fewer commits.
+  const f = await storeRate(dir, 50_000, "normal", 10 * WEAR_TAGS_PER_SECOND);
+  wear.push({ synchronous: "normal", perCommit: 10 * WEAR_TAGS_PER_SECOND, ...f });
+  return { store: { normal, rawPerSecond }, wear };
 }
 
 async function measure(dir: string, seconds: number): Promise<Figures> {
@@ -73,7 +94,8 @@ async function measure(dir: string, seconds: number): Promise<Figures> {
     const serial = await modbusSerialRate(port, requests, seconds);
     const sequential = await transportRate(port, requests, seconds, 1);
     const pipelined = await transportRate(port, requests, seconds, PIPELINE_DEPTH);
-    return { path, raw, planned, single, serial, sequential, pipelined };
+    const store = await measureStore(dir);
+    return { path, raw, planned, single, serial, sequential, pipelined, ...store };
   } finally {
     await server.stop();
   }
@@ -119,6 +141,14 @@ function rows(f: Figures): Row[] {
       unit: "/s",
       goal: `> 1.00: ${met(f.pipelined > f.serial)}`,
     },
+    {
+      figure: "readings/s through the store (queue, batches, WAL, normal)",
+      value: f.store.normal.perSecond,
+      baselineName: "raw better-sqlite3 batched inserts",
+      baseline: f.store.rawPerSecond,
+      unit: "/s",
+      goal: `≥ 0.50: ${met(f.store.normal.perSecond >= 0.5 * f.store.rawPerSecond)}`,
+    },
   ];
 }
 
@@ -152,14 +182,37 @@ function printNotes(f: Figures, seconds: number): void {
   );
 }
 
+/** Bytes written per reading under each synchronous setting, and what that costs an SD card. */
+function printWear(f: Figures): void {
+  const perDay = WEAR_TAGS_PER_SECOND * 86_400;
+  console.log(
+    `\nSD-card wear at ${WEAR_TAGS_PER_SECOND} tags/s ` +
+      "(bytes the process wrote to storage, /proc/self/io; baseline: the bytes the rows occupy in the file):",
+  );
+  printTable(
+    f.wear.map((w) => ({
+      figure: `bytes written per reading, ${w.synchronous}, commit every ${w.perCommit / WEAR_TAGS_PER_SECOND} s`,
+      value: w.bytesPerReading,
+      baselineName: "database file bytes per reading",
+      baseline: w.fileBytesPerReading,
+      unit: "B",
+      goal: `${((w.bytesPerReading * perDay) / 1e6).toFixed(0)} MB/day`,
+    })),
+  );
+  if (f.wear.every((w) => w.bytesPerReading === 0)) {
+    console.log("(this file system does not report written bytes: set BENCH_DIR to a disk)");
+  }
+}
+
 async function main(): Promise<void> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 5);
   if (!(seconds > 0)) throw new RangeError("BENCH_SECONDS must be a positive number of seconds");
-  const dir = mkdtempSync(join(tmpdir(), "pg-bench-"));
+  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "pg-bench-"));
   try {
     const figures = await measure(dir, seconds);
     printTable(rows(figures));
     printNotes(figures, seconds);
+    printWear(figures);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

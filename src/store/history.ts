@@ -1,6 +1,7 @@
 // Reads the rest of plantgate needs from the buffer: good numeric history per tag for
 // training windows, restricted to the current clock segment (rows written after the last
-// backwards clock jump), so a window never mixes readings across such a jump.
+// backwards clock jump), so a window never mixes readings across such a jump. One pass over
+// the time index serves every tag at once.
 
 import type Database from "better-sqlite3";
 import type { TimeSeries } from "../core/series.js";
@@ -13,30 +14,32 @@ export function readHistory(
   fromTs: number,
   toTs: number,
 ): Map<string, TimeSeries> {
-  const select = db
-    .prepare(
-      `SELECT ts, value FROM readings
-       WHERE tag_id = ? AND ts >= ? AND ts < ? AND quality = 'good' AND id > ?
-       ORDER BY ts`,
-    )
-    .raw(true);
-
   const out = new Map<string, TimeSeries>();
+  const byId = new Map<number, TimeSeries>();
   for (const tag of tags) {
     const series: TimeSeries = { ts: [], values: [] };
-    const id = tagIds.get(tag);
-    if (id !== undefined) {
-      for (const [ts, value] of select.all(id, fromTs, toTs, segmentStartId) as [
-        number,
-        unknown,
-      ][]) {
-        const n = Number(value);
-        if (!Number.isFinite(n)) continue;
-        series.ts.push(ts);
-        series.values.push(n);
-      }
-    }
     out.set(tag, series);
+    const id = tagIds.get(tag);
+    if (id !== undefined) byId.set(id, series);
+  }
+  if (!byId.size) return out;
+
+  const ids = [...byId.keys()];
+  const rows = db
+    .prepare(
+      `SELECT tag_id, ts, value FROM readings
+       WHERE ts >= ? AND ts < ? AND id > ? AND quality = 'good'
+         AND tag_id IN (${ids.map(() => "?").join(", ")})
+       ORDER BY ts, id`,
+    )
+    .raw(true)
+    .iterate(fromTs, toTs, segmentStartId, ...ids) as IterableIterator<[number, number, unknown]>;
+  for (const [tagId, ts, value] of rows) {
+    const n = Number(value);
+    if (!Number.isFinite(n)) continue;
+    const series = byId.get(tagId) as TimeSeries;
+    series.ts.push(ts);
+    series.values.push(n);
   }
   return out;
 }
