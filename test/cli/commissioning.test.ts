@@ -1,7 +1,7 @@
 // `plantgate read` and `plantgate scan`, the built CLI, against an independent peer: a pymodbus
 // 3.0 TCP server serving units 1 and 3, with values written by pymodbus's payload builder.
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
@@ -71,6 +71,19 @@ async function untilAccepting(port: number, peer: Proc): Promise<void> {
 }
 
 const NO_STACK = /^\s+at /m;
+
+function socatMissing(): string | undefined {
+  const r = spawnSync("socat", ["-V"], { encoding: "utf8" });
+  return r.error || r.status !== 0 ? "socat is not installed (apt-get install socat)" : undefined;
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus", () => {
   let peer: Proc | undefined;
@@ -237,5 +250,50 @@ describe("scan without a bus", () => {
     const r = await cli("scan", "--host", "127.0.0.1", "--units", "0-3");
     expect(r).toMatchObject({ code: 2 });
     expect(r.stderr).toMatch(/--units: "0-3" not within 1..255/);
+  });
+});
+
+const rtuMissing = () => socatMissing() ?? pymodbusMissing();
+
+describe.runIf(requireOrSkip(rtuMissing()))("read and scan over Modbus RTU on a pty pair", () => {
+  const dir = mkdtempSync(join(tmpdir(), "plantgate-cli-rtu-"));
+  const procs: Proc[] = [];
+  const line = ["--serial", join(dir, "b"), "--baud", "19200"];
+
+  beforeAll(async () => {
+    const pty = (name: string) => `pty,raw,echo=0,link=${join(dir, name)}`;
+    const socat = startProcess("socat", ["-d", "-d", pty("a"), pty("b")]);
+    procs.push(socat);
+    await until("socat", () => socat.stderr.some((l) => l.includes("starting data transfer")));
+    const spec = JSON.stringify({ serial: join(dir, "a"), units: [1, 3], entries: ENTRIES });
+    const script = join(repoRoot, "test/peers/cli-peer.py");
+    const peer = startProcess(SYSTEM_PYTHON, [script, "0", spec]);
+    procs.push(peer);
+    // The RTU server has no port to probe: ask until it answers.
+    for (let i = 0; i < 20 && peer.child.exitCode === null; i++) {
+      if ((await cli("read", ...line, "-a", "0", "--timeout", "300")).code === 0) return;
+    }
+    throw new Error(`RTU peer never answered: ${peer.stderr.slice(-5).join("\n")}`);
+  });
+
+  afterAll(async () => {
+    for (const p of procs.reverse()) await p.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("reads the value pymodbus wrote, and reports an exception", async () => {
+    const r = await cli("read", ...line, "-a", "0", "--type", "float32", "--order", "CDAB");
+    expect(r).toMatchObject({ code: 0, stdout: ["0  0x0000 0x41AC  21.5"] });
+    const bad = await cli("read", ...line, "-a", "300");
+    expect(bad).toMatchObject({
+      code: 1,
+      stderr: "plantgate: unit 1: exception 2 (illegal data address)\n",
+    });
+  });
+
+  it("scan finds exactly the units on the bus", async () => {
+    const r = await cli("scan", ...line, "--units", "1-5");
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout.at(-1)).toBe("units answering: 1, 3");
   });
 });

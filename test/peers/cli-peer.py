@@ -4,6 +4,7 @@ written by pymodbus's own BinaryPayloadBuilder.
 Usage: /usr/bin/python3 cli-peer.py PORT '{"units": [1, 3], "entries": [{"table":
 "holdingRegister", "address": 0, "type": "float32", "order": "CDAB", "value": 21.5}, ...]}'
 
+With "serial": PATH it serves Modbus RTU on that port at 19200 baud instead (PORT unused).
 Every unit serves the same values. Addresses are zero-based protocol addresses (zero_mode);
 each table holds 200 entries, so reads beyond them get exception 2 (illegal data address).
 pymodbus 3.0's framer drops requests for a unit it does not serve: they get no reply.
@@ -20,7 +21,8 @@ from pymodbus.datastore import (
     ModbusSlaveContext,
 )
 from pymodbus.payload import BinaryPayloadBuilder
-from pymodbus.server import StartTcpServer
+from pymodbus.server import StartSerialServer, StartTcpServer
+from pymodbus.transaction import ModbusRtuFramer
 
 # Telegraf's order names as pymodbus's (byte order within a register, register order).
 ORDERS = {
@@ -71,7 +73,12 @@ def main():
         else:
             store.setValues(fc, entry["address"], registers(entry))
     context = ModbusServerContext(slaves={u: store for u in spec["units"]}, single=False)
-    StartTcpServer(context=context, address=("127.0.0.1", port))
+    if "serial" in spec:
+        StartSerialServer(
+            context=context, framer=ModbusRtuFramer, port=spec["serial"], baudrate=19200
+        )
+    else:
+        StartTcpServer(context=context, address=("127.0.0.1", port))
 
 
 if __name__ == "__main__":
