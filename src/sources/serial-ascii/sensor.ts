@@ -125,6 +125,10 @@ export class SerialSensor implements Component {
     if (this.everOpened) this.reconnects++;
     this.everOpened = true;
 
+    // LIMITATION: ReadlineParser has no cap on a line it is still collecting, so a stream
+    // that never sends the delimiter grows its buffer until one comes; frame.ts only drops
+    // over-long lines once complete. A byte cap in the parser (or a size-checking transform
+    // before it) would bound memory.
     const lines = port.pipe(new ReadlineParser({ delimiter: this.deps.config.delimiter }));
     lines.on("data", (line: string) => this.onLine(line));
     port.on("error", (err: Error) => {
