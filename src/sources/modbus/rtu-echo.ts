@@ -1,7 +1,8 @@
 // Half-duplex RS-485 adapters without echo suppression hear their own transmission: every
 // request comes back on the receive line before the reply. For a write-single request the
 // echo is byte for byte the reply, so it must be removed exactly, never guessed at by the
-// parser.
+// parser. The reverse mistake, `echo: true` on an adapter that does not echo, costs reads
+// nothing (the mismatch hands the bytes back) but eats a write-single reply as its echo.
 
 /** Removes the echo of the last request from the start of the received bytes. */
 export class EchoFilter {

@@ -254,7 +254,7 @@ describe("RtuTransport requests", () => {
 });
 
 describe("RtuTransport line loss", () => {
-  it("fails pending and new requests, reopens in the background, logs each transition once", async () => {
+  it("fails requests while down, reopens by itself, logs each transition once", async () => {
     makeTransport();
     await transport.start();
     const pending = transport.request({
