@@ -1,0 +1,96 @@
+"""A pymodbus 3.0 Modbus RTU server with several units on one bus, for the RTU transport tests.
+
+Usage:
+  /usr/bin/python3 rtu-server.py serial PATH UNITS   RTU on a serial port (a socat pty)
+  /usr/bin/python3 rtu-server.py tcp PORT UNITS      RTU frames over TCP on 127.0.0.1:PORT
+
+UNITS is JSON: {"1": [{"address": 0, "type": "float32", "value": 21.5}, ...], "2": [...]}.
+Values go into holding registers, big-endian byte and word order, written by pymodbus's own
+BinaryPayloadBuilder. Addresses are zero-based protocol addresses. Units not listed are not
+served: pymodbus's RTU framer ignores their requests, as an absent device would. The serial
+side runs at 19200 baud 8N1: pyserial cannot set parity on a pty (EINVAL), and a pty carries
+bytes whatever the framing. Prints "ready" on stdout once it listens.
+"""
+
+import asyncio
+import json
+import sys
+
+from pymodbus.constants import Endian
+from pymodbus.datastore import (
+    ModbusSequentialDataBlock,
+    ModbusServerContext,
+    ModbusSlaveContext,
+)
+from pymodbus.payload import BinaryPayloadBuilder
+from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
+from pymodbus.transaction import ModbusRtuFramer
+
+ADD = {
+    "int16": "add_16bit_int",
+    "uint16": "add_16bit_uint",
+    "int32": "add_32bit_int",
+    "uint32": "add_32bit_uint",
+    "float32": "add_32bit_float",
+}
+
+
+def unit_store(entries):
+    store = ModbusSlaveContext(
+        co=ModbusSequentialDataBlock(0, [False] * 100),
+        di=ModbusSequentialDataBlock(0, [False] * 100),
+        hr=ModbusSequentialDataBlock(0, [0] * 100),
+        ir=ModbusSequentialDataBlock(0, [0] * 100),
+        zero_mode=True,
+    )
+    for entry in entries:
+        builder = BinaryPayloadBuilder(byteorder=Endian.Big, wordorder=Endian.Big)
+        getattr(builder, ADD[entry["type"]])(entry["value"])
+        store.setValues(3, entry["address"], builder.to_registers())
+    return store
+
+
+async def serve(kind, where, context):
+    if kind == "serial":
+        server = await StartAsyncSerialServer(
+            context=context,
+            framer=ModbusRtuFramer,
+            port=where,
+            baudrate=19200,
+            parity="N",
+            bytesize=8,
+            stopbits=1,
+            defer_start=True,
+        )
+        await server.start()
+        if server.transport is None:
+            sys.exit(f"could not open {where}")
+        print("ready", flush=True)
+        await server.serve_forever()
+    else:
+        server = await StartAsyncTcpServer(
+            context=context,
+            address=("127.0.0.1", int(where)),
+            framer=ModbusRtuFramer,
+            # A restarted server binds the port its predecessor left in TIME_WAIT.
+            allow_reuse_address=True,
+            defer_start=True,
+        )
+        task = asyncio.create_task(server.serve_forever())
+        # A failed bind ends the task and never sets `serving`: wait for whichever comes.
+        await asyncio.wait({task, server.serving}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()
+        print("ready", flush=True)
+        await task
+
+
+def main():
+    kind, where, units = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    slaves = {int(unit): unit_store(entries) for unit, entries in units.items()}
+    context = ModbusServerContext(slaves=slaves, single=False)
+    asyncio.run(serve(kind, where, context))
+
+
+if __name__ == "__main__":
+    main()
