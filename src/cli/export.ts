@@ -7,7 +7,7 @@ import { finished } from "node:stream/promises";
 import cliProgress from "cli-progress";
 import { loadConfig } from "../config/load.js";
 import { type ExportFormat, ReadingExport } from "../store/export.js";
-import { reportConfigError } from "./run.js";
+import { reportConfigError } from "./errors.js";
 
 export interface ExportOptions {
   config: string;

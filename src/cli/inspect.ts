@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../config/load.js";
 import { configJsonSchema } from "../config/schema.js";
 import { controlRequest, SOCKET_NAME } from "../control/channel.js";
-import { reportConfigError } from "./run.js";
+import { reportConfigError } from "./errors.js";
 
 function load(file: string) {
   try {

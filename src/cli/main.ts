@@ -3,11 +3,15 @@
 
 import { Command, Option } from "commander";
 import { ORDERS, TABLES, TYPES } from "../config/schema.js";
-import { exportCommand } from "./export.js";
 import { checkConfigCommand, schemaCommand, statusCommand } from "./inspect.js";
 import { integer, readCommand } from "./read.js";
-import { runCommand } from "./run.js";
 import { DEFAULT_SCAN_TIMEOUT_MS, DEFAULT_UNITS, scanCommand } from "./scan.js";
+
+// The daemon and the exporter load TensorFlow, SQLite and the rest only when asked for, so
+// that commissioning commands start quickly.
+const runCommand = async (opts: { config: string }) => (await import("./run.js")).runCommand(opts);
+const exportCommand = async (opts: import("./export.js").ExportOptions) =>
+  (await import("./export.js")).exportCommand(opts);
 
 const program = new Command()
   .name("plantgate")

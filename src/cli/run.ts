@@ -1,17 +1,10 @@
 // `plantgate run`: load the config, start the daemon, stop it cleanly on SIGINT/SIGTERM.
 
-import { ConfigError, loadConfig } from "../config/load.js";
+import { loadConfig } from "../config/load.js";
 import { systemClock } from "../core/clock.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { Daemon } from "../daemon/daemon.js";
-
-export function reportConfigError(err: unknown): never {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`plantgate: invalid config ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+import { reportConfigError } from "./errors.js";
 
 function handleSignals(daemon: Daemon, logger: Logger): void {
   let stopping = false;
