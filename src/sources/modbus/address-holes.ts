@@ -2,6 +2,12 @@
 // exception 2 (illegal data address) to a merged read usually has a hole in its register map
 // inside the block; the poller finds it by splitting the read and records it here, per table,
 // so later plans read around it and the rest of the block keeps flowing.
+//
+// LIMITATION: what is learned is kept for the life of the poller. A device whose map grows
+// back (new firmware, a module plugged in) keeps the learned tags in reads of their own until
+// the daemon restarts; forgetting the holes on a device.up after a long outage would lift it.
+// Also, when one half of a refused read is itself refused, a second hole in the gap beside
+// it is found only by a later poll; the tags clear of holes read well in every poll meanwhile.
 
 import type { TagTable } from "../../config/schema.js";
 

@@ -2,6 +2,9 @@
 // whichever group asked, so a unit that stops answering holds the connection's queue for at
 // most one timeout at a time and its neighbours' requests pass in between. The device's
 // pause between requests and its retries after a timeout are applied here.
+//
+// LIMITATION: the pause is per unit. A serial bus whose units need silence after any traffic
+// (not only their own) would need it in the transport, per connection.
 
 import type { DeviceConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
