@@ -1,0 +1,102 @@
+// The assertions every fault case makes, from the stored timestamps: the healthy unit kept
+// being read on time with its own fresh values, the faulty unit's gap was stored as bad
+// readings rather than left silent, it came back within its bound once the fault ended,
+// and the daemon logged transitions rather than a line per failed poll.
+
+import { expect } from "vitest";
+import { unitOfValue } from "../../peers/fault-units.js";
+import {
+  type DaemonRun,
+  POLL_MS,
+  SCHEDULING_TOLERANCE_MS,
+  type StoredReading,
+  TIMEOUT_MS,
+} from "./harness.js";
+
+/** When the test switched the fault on and off (wall clock, as stored). */
+export interface Episode {
+  on: number;
+  off: number;
+}
+
+export interface FaultCase {
+  /** `device.tag` of the healthy unit, and the unit id its values must name. */
+  healthy: string;
+  healthyUnit: number;
+  faulty: string;
+  faultyUnit: number;
+  episode: Episode;
+  /** Longest the faulty unit may take to read good again after the fault ends. */
+  recoveryBoundMs: number;
+  /** Reasons its bad readings may carry during the fault; the first must occur. */
+  badReasons?: string[];
+  exceptionCode?: number;
+  /** Longest the healthy unit may go between good readings (default: one poll + timeout). */
+  healthyGapBoundMs?: number;
+}
+
+export interface Measured {
+  worstHealthyGapMs: number;
+  recoveryMs: number;
+  faultyBad: number;
+  warnings: number;
+}
+
+/** Largest difference between consecutive timestamps. */
+export function worstGap(ts: readonly number[]): number {
+  let worst = 0;
+  for (let i = 1; i < ts.length; i++) worst = Math.max(worst, (ts[i] ?? 0) - (ts[i - 1] ?? 0));
+  return worst;
+}
+
+const good = (r: StoredReading) => r.quality === "good";
+
+/** Every good value came from `unitId` and is newer than the one before: fresh reads. */
+export function expectFreshValuesOf(rows: StoredReading[], unitId: number): void {
+  const values = rows.filter(good).map((r) => r.value as number);
+  expect(values.length).toBeGreaterThan(0);
+  expect(values.filter((v) => unitOfValue(v) !== unitId)).toEqual([]);
+  const notNewer = values.filter((v, i) => i > 0 && v <= (values[i - 1] ?? 0));
+  expect(notNewer).toEqual([]);
+}
+
+/** Asserts (a), (b), (d) and (e) of a fault case; returns what was measured. */
+export function expectFaultCase(run: DaemonRun, c: FaultCase): Measured {
+  const healthy = run.readings(c.healthy);
+  const faulty = run.readings(c.faulty);
+
+  // (a) The healthy unit: on time, its own values, fresh.
+  const healthyGapBound = c.healthyGapBoundMs ?? POLL_MS + TIMEOUT_MS;
+  const worstHealthyGapMs = worstGap(healthy.filter(good).map((r) => r.ts));
+  expect(worstHealthyGapMs).toBeLessThanOrEqual(healthyGapBound + SCHEDULING_TOLERANCE_MS);
+  expectFreshValuesOf(healthy, c.healthyUnit);
+  expectFreshValuesOf(faulty, c.faultyUnit);
+
+  // (d) The faulty unit's gap is stored as bad readings, never silent.
+  const during = faulty.filter((r) => r.ts >= c.episode.on && r.ts <= c.episode.off);
+  const bad = during.filter((r) => !good(r));
+  expect(bad.length).toBeGreaterThan(0);
+  if (c.badReasons) {
+    const reasons = new Set(bad.map((r) => r.reason));
+    expect([...reasons].filter((r) => !c.badReasons?.includes(r ?? ""))).toEqual([]);
+    expect(reasons.has(c.badReasons[0] ?? "")).toBe(true);
+  }
+  if (c.exceptionCode !== undefined) {
+    expect(new Set(bad.map((r) => r.exception_code))).toEqual(new Set([c.exceptionCode]));
+  }
+  const silence = worstGap(during.map((r) => r.ts));
+  expect(silence).toBeLessThanOrEqual(POLL_MS + TIMEOUT_MS + SCHEDULING_TOLERANCE_MS);
+
+  // (b) Good again within the bound after the fault ends.
+  const back = faulty.find((r) => good(r) && r.ts >= c.episode.off);
+  expect(back, "a good reading of the faulty unit after the fault").toBeDefined();
+  const recoveryMs = (back?.ts ?? Number.POSITIVE_INFINITY) - c.episode.off;
+  expect(recoveryMs).toBeLessThanOrEqual(c.recoveryBoundMs + SCHEDULING_TOLERANCE_MS);
+
+  // (e) Transitions, not a line per failed poll: a few lines against many bad polls.
+  const faultyDevice = c.faulty.split(".")[0] ?? "";
+  const warnings = run.warnings(faultyDevice).length;
+  expect(warnings).toBeLessThanOrEqual(3);
+
+  return { worstHealthyGapMs, recoveryMs, faultyBad: bad.length, warnings };
+}
