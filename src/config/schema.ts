@@ -223,7 +223,8 @@ export const sensorSchema = z
 export const storeSchema = z.strictObject({
   /** Database file; relative paths are resolved against `stateDir`. */
   path: z.string().default("plantgate.db"),
-  flushIntervalMs: z.number().int().min(1).default(250),
+  /** Commit interval: what a crash can lose, against SD-card wear (see the README). */
+  flushIntervalMs: z.number().int().min(1).default(1000),
   batchSize: z.number().int().min(1).default(1000),
   /** Readings held in memory while the database cannot take them; beyond it the oldest drop. */
   queueCapacity: z.number().int().min(1).default(100000),
