@@ -4,6 +4,7 @@
 export type EventKind =
   | "device.down"
   | "device.up"
+  | "device.degraded"
   | "alert.raised"
   | "alert.cleared"
   | "alert.unknown"

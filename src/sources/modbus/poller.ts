@@ -300,11 +300,16 @@ export class ModbusPoller implements Component {
           data: { unitId, endpoint: transport.endpoint },
         });
       }
-      // LIMITATION: degradation is logged but not recorded as an event: EventKind has no
-      // "device.degraded" yet (src/core/events.ts). Down and up are recorded.
       if (t === "degraded") {
         const { skipMs, consecutiveFailures } = run.health;
         this.log.warn({ device: name, unitId, skipMs, consecutiveFailures }, "device degraded");
+        events.event({
+          ts: clock.now(),
+          kind: "device.degraded",
+          source: name,
+          message: `device ${name} (unit ${unitId}) skipped for ${skipMs} ms after ${consecutiveFailures} failed polls`,
+          data: { unitId, skipMs, consecutiveFailures },
+        });
       }
     }
   }
