@@ -134,6 +134,7 @@ describe("a dead unit beside a healthy one", () => {
     expect(up!.ts - healed).toBeLessThanOrEqual(degrade.maxSkipMs + INTERVAL);
     expect(events.map((e) => [e.kind, e.source])).toEqual([
       ["device.down", "dead"],
+      ["device.degraded", "dead"],
       ["device.up", "dead"],
     ]);
     // Back to normal polling at once: every request of the next poll goes out.

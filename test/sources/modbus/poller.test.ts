@@ -150,7 +150,8 @@ describe("ModbusPoller", () => {
       expect(r.value).toBeNull();
       expect(r.quality).toMatchObject({ status: "bad", reason: "timeout" });
     }
-    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+    // Down at once; degraded (skipped, then probed) once it kept failing.
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.degraded"]);
     expect(events[0]).toMatchObject({ source: "press", ts: 1_001_000 });
     expect(poller.health()).toMatchObject({
       status: "down",
@@ -167,7 +168,8 @@ describe("ModbusPoller", () => {
     transport.failWith = new ModbusDisconnectedError("tcp://fake:502");
     await makePoller().start();
     await vi.advanceTimersByTimeAsync(2000);
-    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+    // Down at once; degraded (skipped, then probed) once it kept failing.
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.degraded"]);
     expect(batches.flat()[0]?.quality).toMatchObject({ reason: "disconnected" });
   });
 
