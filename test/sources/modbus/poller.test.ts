@@ -150,8 +150,7 @@ describe("ModbusPoller", () => {
       expect(r.value).toBeNull();
       expect(r.quality).toMatchObject({ status: "bad", reason: "timeout" });
     }
-    // Down at once; degraded (skipped, then probed) once it kept failing.
-    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.degraded"]);
+    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
     expect(events[0]).toMatchObject({ source: "press", ts: 1_001_000 });
     expect(poller.health()).toMatchObject({
       status: "down",
