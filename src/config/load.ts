@@ -77,8 +77,19 @@ export function crossCheck(config: Config): string[] {
 
   const learning = config.learning;
   if (learning) {
-    if (!tags.has(learning.target)) {
+    if (!learning.formula && !tags.has(learning.target)) {
       problems.push(`learning.target: no tag "${learning.target}" (tags are device.tag)`);
+    }
+    if (learning.formula && tags.has(learning.target)) {
+      problems.push(`learning.target: with a formula, name the target apart from the tags`);
+    }
+    for (const [key, list] of [
+      ["preprocessing", learning.preprocessing],
+      ["counters", learning.counters],
+    ] as const) {
+      list.forEach((entry, i) => {
+        if (!tags.has(entry.tag)) problems.push(`learning.${key}.${i}.tag: no tag "${entry.tag}"`);
+      });
     }
     learning.features?.forEach((f, i) => {
       if (!tags.has(f)) problems.push(`learning.features.${i}: no tag "${f}"`);
