@@ -9,6 +9,13 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { PeerUnits } from "./fault-units.js";
 
 const MBAP_LENGTH = 7;
+/** How long a lone reply waits for a pipelined companion before it goes out alone. */
+const COALESCE_HOLD_MS = 10;
+
+interface Reply {
+  unitId: number;
+  frame: Buffer;
+}
 
 export interface TcpPeerStats {
   connections: number;
@@ -59,24 +66,37 @@ export class FaultTcpPeer {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     socket.on("close", () => this.sockets.delete(socket));
+    const held: Reply[] = [];
     let pending = Buffer.alloc(0);
     socket.on("data", (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
-      const replies: Array<{ unitId: number; frame: Buffer }> = [];
       while (pending.length >= MBAP_LENGTH + 1) {
         const total = 6 + pending.readUInt16BE(4);
         if (pending.length < total) break;
-        const request = pending.subarray(0, total);
+        const reply = this.answer(socket, pending.subarray(0, total));
         pending = pending.subarray(total);
-        const reply = this.answer(socket, request);
-        if (reply) replies.push(reply);
+        if (reply) held.push(reply);
       }
-      this.send(socket, replies);
+      this.release(socket, held);
+    });
+  }
+
+  // Pipelined requests leave the client one after the other; a reply is held a moment for
+  // its companion, so that both go out in one write.
+  private release(socket: Socket, held: Reply[]): void {
+    if (held.length === 0) return;
+    if (!this.coalesce || held.length >= 2) {
+      this.send(socket, held.splice(0));
+      return;
+    }
+    const first = held[0];
+    this.later(COALESCE_HOLD_MS, () => {
+      if (held[0] === first) this.send(socket, held.splice(0));
     });
   }
 
   /** The reply frame to send now, if any; a late reply is scheduled instead. */
-  private answer(socket: Socket, request: Buffer): { unitId: number; frame: Buffer } | undefined {
+  private answer(socket: Socket, request: Buffer): Reply | undefined {
     const unitId = request.readUInt8(6);
     const decision = this.units.decide(unitId, request.subarray(MBAP_LENGTH));
     if (decision.pdu === undefined) return undefined;
@@ -92,23 +112,23 @@ export class FaultTcpPeer {
     return { unitId, frame };
   }
 
-  /** Writes the replies to one chunk of requests, as the framing faults ask. */
-  private send(socket: Socket, replies: Array<{ unitId: number; frame: Buffer }>): void {
-    if (replies.length === 0 || socket.destroyed) return;
+  /** Writes replies, as the framing faults ask: together or apart, whole or split. */
+  private send(socket: Socket, replies: Reply[]): void {
+    if (replies.length === 0) return;
     const writes = this.coalesce ? [replies] : replies.map((r) => [r]);
     for (const group of writes) {
       const bytes = Buffer.concat(group.map((r) => r.frame));
       if (group.length > 1) this.stats.coalescedWrites++;
       const split = group.findIndex((r) => r.unitId === this.splitUnit);
       if (split < 0) {
-        socket.write(bytes);
+        write(socket, bytes);
         continue;
       }
       // Cut inside the split unit's frame, past its MBAP header's first bytes.
       const before = group.slice(0, split).reduce((n, r) => n + r.frame.length, 0);
       const cut = before + Math.min(5, (group[split]?.frame.length ?? 2) - 1);
       this.stats.splitReplies++;
-      socket.write(bytes.subarray(0, cut));
+      write(socket, bytes.subarray(0, cut));
       this.later(this.splitPauseMs, () => write(socket, bytes.subarray(cut)));
     }
   }
