@@ -21,10 +21,21 @@ export interface LatestSource {
   latest(tag: string): LatestValue | undefined;
 }
 
+export interface RecentSource {
+  /**
+   * Good numeric readings of each tag from fromTs on, as the pollers delivered them (not
+   * waiting for the buffer's next commit). Only a short span is kept: see RecentReadings.
+   */
+  recent(tags: readonly string[], fromTs: number): Map<string, TimeSeries>;
+}
+
 export interface Prediction {
   ts: number;
   /** The target the model predicts, `device.tag`. */
   target: string;
   value: number;
+  /** The band from the holdout residuals' quantiles, when the model has one. */
+  lower?: number;
+  upper?: number;
   modelVersion: string;
 }

@@ -38,9 +38,17 @@ export function featureTags(config: Config): string[] {
     .map(([name]) => name);
 }
 
+/** How much recent history inference needs in memory: the widest window or lag, and slack. */
+export function recentSpanMs(config: Config): number {
+  const l = config.learning;
+  if (!l) return 0;
+  const rows = Math.max(0, ...l.derived.windows, ...l.derived.lags) + l.maxFillSteps + 4;
+  return rows * l.gridMs;
+}
+
 export class Daemon {
   private readonly started: Component[] = [];
-  private readonly latest = new LatestValues();
+  private readonly latest: LatestValues;
   private store?: Store;
   private alerts?: AlertEngine;
   private learner?: Learner;
@@ -53,7 +61,9 @@ export class Daemon {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.latest = new LatestValues(recentSpanMs(config));
+  }
 
   async start(): Promise<void> {
     const { config, logger } = this;
@@ -140,6 +150,7 @@ export class Daemon {
         modelDir: join(config.gateway.stateDir, "models"),
         history: store,
         latest: this.latest,
+        recent: this.latest,
         onPrediction: (p) => this.onPrediction(p),
         clock,
         logger: child("learner"),

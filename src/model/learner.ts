@@ -7,7 +7,7 @@ import type { Clock } from "../core/clock.js";
 import type { EventSink } from "../core/events.js";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
-import type { HistorySource, LatestSource, Prediction } from "../core/series.js";
+import type { HistorySource, LatestSource, Prediction, RecentSource } from "../core/series.js";
 import { alignToGrid } from "../preprocess/grid.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
 import { type BackendName, initBackend, type TfRuntime } from "./backend.js";
@@ -23,6 +23,8 @@ export interface LearnerOptions {
   modelDir: string;
   history: HistorySource;
   latest: LatestSource;
+  /** Recent readings not yet committed, for features over a window at inference. */
+  recent?: RecentSource;
   /** Called every grid step: a prediction, or undefined when none can be made (unknown). */
   onPrediction: (p: Prediction | undefined) => void;
   clock: Clock;
