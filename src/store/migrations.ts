@@ -65,6 +65,10 @@ const MIGRATIONS: Migration[] = [
 
       -- Each consumer (the uplink) records the last reading id it has taken. Retention keeps
       -- untaken rows until the hard size cap.
+      -- The prediction band, from the model's holdout residual quantiles.
+      ALTER TABLE predictions ADD COLUMN lower REAL;
+      ALTER TABLE predictions ADD COLUMN upper REAL;
+
       CREATE TABLE consumers (
         name TEXT PRIMARY KEY,
         last_id INTEGER NOT NULL,

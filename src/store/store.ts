@@ -215,10 +215,13 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   private flushPredictions(db: Database.Database): void {
     if (!this.predictions.length) return;
     const insert = db.prepare(
-      "INSERT INTO predictions (ts, target, value, model_version) VALUES (?, ?, ?, ?)",
+      `INSERT INTO predictions (ts, target, value, model_version, lower, upper)
+       VALUES (?, ?, ?, ?, ?, ?)`,
     );
     db.transaction(() => {
-      for (const p of this.predictions) insert.run(p.ts, p.target, p.value, p.modelVersion);
+      for (const p of this.predictions) {
+        insert.run(p.ts, p.target, p.value, p.modelVersion, p.lower ?? null, p.upper ?? null);
+      }
     })();
     this.predictions = [];
   }

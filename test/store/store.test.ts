@@ -133,4 +133,27 @@ describe("store", () => {
     expect(check.prepare("SELECT count(*) AS n FROM readings").get()).toEqual({ n: 5001 });
     check.close();
   });
+
+  it("stores predictions with their band", async () => {
+    const { store, path } = await newStore();
+    store.writePrediction({
+      ts: 7,
+      target: "m.eff",
+      value: 80,
+      lower: 77,
+      upper: 83,
+      modelVersion: "v000002",
+    });
+    store.writePrediction({ ts: 8, target: "m.eff", value: 81, modelVersion: "v000002" });
+    await store.stop();
+    const db = new Database(path, { readonly: true });
+    const rows = db
+      .prepare("SELECT ts, value, lower, upper, model_version AS v FROM predictions ORDER BY ts")
+      .all();
+    db.close();
+    expect(rows).toEqual([
+      { ts: 7, value: 80, lower: 77, upper: 83, v: "v000002" },
+      { ts: 8, value: 81, lower: null, upper: null, v: "v000002" },
+    ]);
+  });
 });
