@@ -1,0 +1,99 @@
+// PLC counters (good parts, scrap, energy) only ever count up, so what carries information
+// is their increase per grid step. Two things make a counter drop: a rollover at the top of
+// its register (the increase is still known) and a reset, e.g. a PLC restart (the increase
+// over that step is not). The last reading of each counter is kept in a small file so that
+// after a gateway restart the first reading continues from it instead of starting blind.
+
+import { open, readFile, rename } from "node:fs/promises";
+
+export type CounterBits = 16 | 32 | 64;
+
+/** Last clean reading of each counter tag; plain JSON. */
+export type CounterState = Record<string, { ts: number; value: number }>;
+
+export interface CounterDeltas {
+  /** Increase per cell; NaN where either end is unknown or the step was a reset. */
+  values: number[];
+  /** Cells whose step was a reset. */
+  resets: Set<number>;
+  rollovers: number;
+}
+
+/**
+ * The increase from the cell before to each cell. A drop from the top quarter of the range
+ * to the bottom quarter is a rollover (new + 2^bits − prev); any other drop is a reset and
+ * its step is unknown rather than a huge negative number.
+ */
+export function counterDeltas(levels: readonly number[], bits: CounterBits): CounterDeltas {
+  // LIMITATION: a 64-bit count above 2^53 is not exact in a double; plant counters stay far
+  // below that, but one that does not would need the readings as bigint end to end.
+  const range = 2 ** bits;
+  const values = new Array<number>(levels.length).fill(Number.NaN);
+  const resets = new Set<number>();
+  let rollovers = 0;
+  for (let k = 1; k < levels.length; k++) {
+    const prev = levels[k - 1] as number;
+    const cur = levels[k] as number;
+    if (Number.isNaN(prev) || Number.isNaN(cur)) continue;
+    if (cur >= prev) {
+      values[k] = cur - prev;
+    } else if (prev >= 0.75 * range && cur < 0.25 * range) {
+      values[k] = cur + range - prev;
+      rollovers++;
+    } else {
+      resets.add(k);
+    }
+  }
+  return { values, resets, rollovers };
+}
+
+/** Plain differences between cells, for delta() and rate() of a tag that is no counter. */
+export function plainDeltas(levels: readonly number[]): number[] {
+  return levels.map((v, k) => (k === 0 ? Number.NaN : v - (levels[k - 1] as number)));
+}
+
+/** Writes the state to a temporary file, fsyncs it and renames it over `path`. */
+export async function saveCounterState(path: string, state: CounterState): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const handle = await open(tmp, "w");
+  try {
+    await handle.writeFile(`${JSON.stringify(state)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+}
+
+/**
+ * Reads a saved state; a missing file is an empty state (first start). A file that is not
+ * a state throws naming the path: deleting it costs one unknown step per counter.
+ */
+export async function loadCounterState(path: string): Promise<CounterState> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw err;
+  }
+  const bad = (why: string) =>
+    new Error(`counter state ${path} ${why}; delete it to start the counters afresh`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw bad("is not JSON");
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) throw bad("is not an object");
+
+  const state: CounterState = {};
+  for (const [tag, entry] of Object.entries(data)) {
+    const { ts, value } = (entry ?? {}) as { ts?: unknown; value?: unknown };
+    if (!Number.isFinite(ts) || !Number.isFinite(value)) {
+      throw bad(`has no finite ts and value for ${tag}`);
+    }
+    state[tag] = { ts: ts as number, value: value as number };
+  }
+  return state;
+}

@@ -1,0 +1,383 @@
+// The one way readings become model rows, for training and for inference alike, so the
+// model is never fed differently from how it was trained (no train/serve skew).
+//
+// Public API (stable; src/model/learner.ts builds on it):
+//
+//   datasetTags(config, features) → string[]
+//     Tags to fetch: the features, the target (or the formula's tags), the counters.
+//   buildDataset(series, config, features, counterState?, { untilTs }?) → Dataset
+//     Per tag: clean (clean.ts), resample onto the grid and fill (resample.ts); counters
+//     become increases per grid step (counter.ts); then the feature columns, the derived
+//     columns (derived.ts) and the target, given or computed by `formula` (formula.ts).
+//     X has one row per grid cell whose inputs are all known; y is undefined where the
+//     target is not. Only readings before the cell holding `untilTs` are used, so that the
+//     newest row is a complete cell. Every value left out is counted in `counts`.
+//   inputsRowsNeeded(config) → number
+//     Grid rows an inference call must fetch for its newest row to equal the training row.
+//   inferenceSpan(config, nowTs) → { fromTs, untilTs, rowTs }
+//     For inference: fetch from fromTs (RecentSource.recent), build with untilTs, and
+//     the last row is the prediction row if its ts is rowTs (else an input is stale).
+//   trainingRows(dataset) → the rows whose target is known, for fitting.
+//   CounterState, saveCounterState, loadCounterState (counter.ts): hand the returned
+//   counterState back in after a restart, so the first counter reading is not a reset.
+//
+// Columns: the features in the order given, then for each feature its derived columns
+// (`tag:mean5`, …, `tag:lag1`; see derived.ts).
+
+import type { LearningConfig } from "../config/schema.js";
+import type { TimeSeries } from "../core/series.js";
+import {
+  type CleaningCounts,
+  cleaningLookbackMs,
+  cleanSeries,
+  emptyCleaningCounts,
+} from "./clean.js";
+import { type CounterBits, type CounterState, counterDeltas } from "./counter.js";
+import { derivedColumns, derivedLookbackRows } from "./derived.js";
+import { type Formula, type FormulaRow, parseFormula } from "./formula.js";
+import { resampleSeries } from "./resample.js";
+
+export type { CounterState } from "./counter.js";
+export { loadCounterState, saveCounterState } from "./counter.js";
+
+export interface TagCounts extends CleaningCounts {
+  /** Cells given a value by forward or linear fill. */
+  filled: number;
+  /** Counter steps across a rollover (the increase is kept). */
+  rollover: number;
+  /** Counter steps that were a reset (the increase is unknown). */
+  reset: number;
+}
+
+export interface RowCounts {
+  /** Rows in X. */
+  kept: number;
+  /** Cells left out: an input had no value within the fill reach. */
+  missing: number;
+  /** Cells left out: an input counter was reset in that step. */
+  reset: number;
+  /** Cells left out: a derived window or lag reached a cell without a value. */
+  window: number;
+  /** Rows kept with y undefined: the target had no value (or its counter was reset). */
+  targetMissing: number;
+  /** Rows kept with y undefined: the formula divided by zero. */
+  divisionByZero: number;
+}
+
+export interface DatasetCounts {
+  tags: Record<string, TagCounts>;
+  rows: RowCounts;
+}
+
+export interface Dataset {
+  /** Start of each row's grid cell, ascending. */
+  ts: number[];
+  /** Names of X's columns. */
+  columns: string[];
+  X: number[][];
+  /** The target per row; undefined where unknown (not yet known at inference). */
+  y: (number | undefined)[];
+  counts: DatasetCounts;
+  /** The last reading of each counter, to save and hand back in after a restart. */
+  counterState: CounterState;
+}
+
+export interface BuildOptions {
+  /** Use readings before the cell holding untilTs only; the last row is the cell before. */
+  untilTs?: number;
+}
+
+/** A dense grid of more cells than this is refused: the caller fetched far too long a span. */
+const MAX_CELLS = 5_000_000;
+const EMPTY: TimeSeries = { ts: [], values: [] };
+
+/** Tags to fetch for a dataset: features, then target or formula tags, then counters. */
+export function datasetTags(config: LearningConfig, features: readonly string[]): string[] {
+  const formula = config.formula ? parseFormula(config.formula) : undefined;
+  const target = formula ? formula.tags : [config.target];
+  return [...new Set([...features, ...target, ...config.counters.map((c) => c.tag)])];
+}
+
+/**
+ * Grid rows an inference call needs, counted back from and including its newest row: the
+ * derived windows and lags, a counter's previous cell, the fill reach (linear looks one
+ * cell further), and the cleaning's look back (outlier window and stuck run) of the oldest
+ * reading used, with one fill reach of margin for the reading that opens a stuck run.
+ */
+export function inputsRowsNeeded(config: LearningConfig): number {
+  const { gridMs, maxFillSteps } = config;
+  const fillReach = maxFillSteps + 1;
+  let cleaning = 0;
+  for (const entry of config.preprocessing) {
+    const margin = entry.stuckAfterMs !== undefined ? fillReach : 0;
+    cleaning = Math.max(cleaning, Math.ceil(cleaningLookbackMs(entry, gridMs) / gridMs) + margin);
+  }
+  return 1 + derivedLookbackRows(config.derived) + 1 + fillReach + cleaning + 1;
+}
+
+/** The fetch span and the expected newest row for an inference call at nowTs. */
+export function inferenceSpan(config: LearningConfig, nowTs: number) {
+  const untilTs = Math.floor(nowTs / config.gridMs) * config.gridMs;
+  const fromTs = untilTs - inputsRowsNeeded(config) * config.gridMs;
+  return { fromTs, untilTs, rowTs: untilTs - config.gridMs };
+}
+
+/** The rows with a known target, for fitting a model. */
+export function trainingRows(dataset: Dataset): { ts: number[]; X: number[][]; y: number[] } {
+  const out = { ts: [] as number[], X: [] as number[][], y: [] as number[] };
+  dataset.y.forEach((y, i) => {
+    if (y === undefined) return;
+    out.ts.push(dataset.ts[i] as number);
+    out.X.push(dataset.X[i] as number[]);
+    out.y.push(y);
+  });
+  return out;
+}
+
+interface TagColumns {
+  /** Per cell: the tag's value as a row sees it (a counter's: its increase). */
+  values: Map<string, number[]>;
+  /** Per cell: increase over the step, for counters and the formula's rate()/delta(). */
+  deltas: Map<string, number[]>;
+  /** Cells whose counter step was a reset, per tag. */
+  resets: Map<string, Set<number>>;
+}
+
+export function buildDataset(
+  series: ReadonlyMap<string, TimeSeries>,
+  config: LearningConfig,
+  features: readonly string[],
+  counterState: CounterState = {},
+  options: BuildOptions = {},
+): Dataset {
+  const { gridMs } = config;
+  if (!(gridMs > 0)) throw new RangeError(`gridMs must be > 0, got ${gridMs}`);
+  const formula = config.formula ? parseFormula(config.formula) : undefined;
+  const bits = counterBits(config, formula);
+  const tags = datasetTags(config, features);
+  const counts: DatasetCounts = { tags: {}, rows: emptyRowCounts() };
+  for (const tag of tags)
+    counts.tags[tag] = { ...emptyCleaningCounts(), filled: 0, rollover: 0, reset: 0 };
+
+  const untilCell =
+    options.untilTs === undefined ? undefined : Math.floor(options.untilTs / gridMs);
+  const clean = cleanAll(series, config, tags, counts, untilCell);
+  const nextState = stateAfter(clean, bits, counterState);
+  seedCounters(clean, bits, counterState, config);
+
+  const range = cellRange(clean, gridMs, untilCell);
+  const columns = tagColumns(clean, config, bits, range, counts);
+  const dataset = assemble(columns, config, features, formula, range, counts);
+  return { ...dataset, counts, counterState: nextState };
+}
+
+function emptyRowCounts(): RowCounts {
+  return { kept: 0, missing: 0, reset: 0, window: 0, targetMissing: 0, divisionByZero: 0 };
+}
+
+/**
+ * Declared counters with their width; a tag read through rate() or delta() that is not
+ * declared is treated as a counter of the schema's default width (32 bits).
+ */
+function counterBits(config: LearningConfig, formula: Formula | undefined) {
+  const bits = new Map<string, CounterBits>(config.counters.map((c) => [c.tag, c.bits]));
+  for (const tag of formula?.changeTags ?? []) if (!bits.has(tag)) bits.set(tag, 32);
+  return bits;
+}
+
+function cleanAll(
+  series: ReadonlyMap<string, TimeSeries>,
+  config: LearningConfig,
+  tags: readonly string[],
+  counts: DatasetCounts,
+  untilCell: number | undefined,
+): Map<string, TimeSeries> {
+  const out = new Map<string, TimeSeries>();
+  for (const tag of tags) {
+    let raw = series.get(tag) ?? EMPTY;
+    if (untilCell !== undefined) raw = before(raw, untilCell * config.gridMs);
+    const options = config.preprocessing.find((p) => p.tag === tag) ?? {};
+    out.set(tag, cleanSeries(raw, options, config.gridMs, counts.tags[tag] as TagCounts));
+  }
+  return out;
+}
+
+function before(series: TimeSeries, untilTs: number): TimeSeries {
+  let n = series.ts.length;
+  while (n > 0 && (series.ts[n - 1] as number) >= untilTs) n--;
+  if (n === series.ts.length) return series;
+  return { ts: series.ts.slice(0, n), values: series.values.slice(0, n) };
+}
+
+/** Each counter's last clean reading, or its state as handed in when it had none. */
+function stateAfter(
+  clean: ReadonlyMap<string, TimeSeries>,
+  bits: ReadonlyMap<string, CounterBits>,
+  previous: CounterState,
+): CounterState {
+  const state: CounterState = {};
+  for (const tag of bits.keys()) {
+    const s = clean.get(tag);
+    const last = s ? s.ts.length - 1 : -1;
+    if (s && last >= 0) state[tag] = { ts: s.ts[last] as number, value: s.values[last] as number };
+    else if (previous[tag]) state[tag] = { ...previous[tag] };
+  }
+  return state;
+}
+
+/**
+ * After a restart, the saved last reading of a counter goes in front of its first new one,
+ * so the first step is an increase (or a rollover) rather than unknown. It is used only
+ * within the fill reach of the first reading: across a longer gap the increase cannot be
+ * put on one grid step anyway.
+ */
+function seedCounters(
+  clean: Map<string, TimeSeries>,
+  bits: ReadonlyMap<string, CounterBits>,
+  state: CounterState,
+  config: LearningConfig,
+): void {
+  for (const tag of bits.keys()) {
+    const saved = state[tag];
+    const s = clean.get(tag);
+    if (!saved || !s || s.ts.length === 0) continue;
+    const first = s.ts[0] as number;
+    const gapCells = Math.floor(first / config.gridMs) - Math.floor(saved.ts / config.gridMs);
+    if (saved.ts >= first || gapCells > config.maxFillSteps + 1) continue;
+    clean.set(tag, { ts: [saved.ts, ...s.ts], values: [saved.value, ...s.values] });
+  }
+}
+
+interface CellRange {
+  firstCell: number;
+  cells: number;
+}
+
+function cellRange(
+  clean: ReadonlyMap<string, TimeSeries>,
+  gridMs: number,
+  untilCell: number | undefined,
+): CellRange {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const s of clean.values()) {
+    if (s.ts.length === 0) continue;
+    first = Math.min(first, Math.floor((s.ts[0] as number) / gridMs));
+    last = Math.max(last, Math.floor((s.ts.at(-1) as number) / gridMs));
+  }
+  if (untilCell !== undefined) last = untilCell - 1;
+  if (!Number.isFinite(first) || last < first) return { firstCell: 0, cells: 0 };
+  const cells = last - first + 1;
+  if (cells > MAX_CELLS) {
+    throw new RangeError(`${cells} grid cells of ${gridMs} ms: fetch a shorter span`);
+  }
+  return { firstCell: first, cells };
+}
+
+function tagColumns(
+  clean: ReadonlyMap<string, TimeSeries>,
+  config: LearningConfig,
+  bits: ReadonlyMap<string, CounterBits>,
+  range: CellRange,
+  counts: DatasetCounts,
+): TagColumns {
+  const out: TagColumns = { values: new Map(), deltas: new Map(), resets: new Map() };
+  const declared = new Set(config.counters.map((c) => c.tag));
+  for (const [tag, s] of clean) {
+    const entry = config.preprocessing.find((p) => p.tag === tag);
+    const tagCounts = counts.tags[tag] as TagCounts;
+    const levels = resampleSeries(s, {
+      gridMs: config.gridMs,
+      ...range,
+      resample: entry?.resample ?? "last",
+      fill: entry?.fill ?? "forward",
+      maxFillSteps: config.maxFillSteps,
+    });
+    tagCounts.filled += levels.filled;
+    out.values.set(tag, levels.values);
+
+    const width = bits.get(tag);
+    if (width === undefined) continue;
+    const deltas = counterDeltas(levels.values, width);
+    tagCounts.rollover += deltas.rollovers;
+    tagCounts.reset += deltas.resets.size;
+    out.deltas.set(tag, deltas.values);
+    out.resets.set(tag, deltas.resets);
+    // A declared counter is seen by rows as its increase; one only read through rate() or
+    // delta() keeps its level for plain references.
+    if (declared.has(tag)) out.values.set(tag, deltas.values);
+  }
+  return out;
+}
+
+function assemble(
+  tags: TagColumns,
+  config: LearningConfig,
+  features: readonly string[],
+  formula: Formula | undefined,
+  range: CellRange,
+  counts: DatasetCounts,
+): Omit<Dataset, "counts" | "counterState"> {
+  const base = features.map((f) => tags.values.get(f) as number[]);
+  const derived = features.flatMap((f, i) =>
+    derivedColumns(f, base[i] as number[], config.derived),
+  );
+  const target = targetColumn(tags, config, formula, range.cells);
+  const out = {
+    ts: [] as number[],
+    columns: [...features, ...derived.map((d) => d.name)],
+    X: [] as number[][],
+    y: [] as (number | undefined)[],
+  };
+
+  for (let k = 0; k < range.cells; k++) {
+    const missing = base.findIndex((col) => Number.isNaN(col[k]));
+    if (missing >= 0) {
+      const wasReset = features.some((f) => tags.resets.get(f)?.has(k));
+      counts.rows[wasReset ? "reset" : "missing"]++;
+      continue;
+    }
+    if (derived.some((d) => Number.isNaN(d.values[k]))) {
+      counts.rows.window++;
+      continue;
+    }
+    const y = target[k] as number | "divisionByZero" | undefined;
+    if (y === undefined) counts.rows.targetMissing++;
+    if (y === "divisionByZero") counts.rows.divisionByZero++;
+    counts.rows.kept++;
+    out.ts.push((range.firstCell + k) * config.gridMs);
+    out.X.push([...base.map((c) => c[k] as number), ...derived.map((d) => d.values[k] as number)]);
+    out.y.push(typeof y === "number" ? y : undefined);
+  }
+  return out;
+}
+
+/** The target per cell: a number, undefined when unknown, or why the formula gave none. */
+function targetColumn(
+  tags: TagColumns,
+  config: LearningConfig,
+  formula: Formula | undefined,
+  cells: number,
+): (number | "divisionByZero" | undefined)[] {
+  const out = new Array<number | "divisionByZero" | undefined>(cells).fill(undefined);
+  if (!formula) {
+    const values = tags.values.get(config.target) ?? [];
+    for (let k = 0; k < cells; k++) if (!Number.isNaN(values[k])) out[k] = values[k];
+    return out;
+  }
+
+  // One row object reused for every cell: the formula reads it and keeps nothing.
+  const row: FormulaRow = { values: new Map(), deltas: new Map(), gridMs: config.gridMs };
+  const values = row.values as Map<string, number>;
+  const deltas = row.deltas as Map<string, number>;
+  for (let k = 0; k < cells; k++) {
+    for (const tag of formula.tags) {
+      values.set(tag, tags.values.get(tag)?.[k] ?? Number.NaN);
+      deltas.set(tag, tags.deltas.get(tag)?.[k] ?? Number.NaN);
+    }
+    const result = formula.evaluate(row);
+    if (result.ok) out[k] = result.value;
+    else if (result.reason === "divisionByZero") out[k] = "divisionByZero";
+  }
+  return out;
+}
