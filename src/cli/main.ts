@@ -12,6 +12,10 @@ import { DEFAULT_SCAN_TIMEOUT_MS, DEFAULT_UNITS, scanCommand } from "./scan.js";
 const runCommand = async (opts: { config: string }) => (await import("./run.js")).runCommand(opts);
 const exportCommand = async (opts: import("./export.js").ExportOptions) =>
   (await import("./export.js")).exportCommand(opts);
+const modelsCommand = async (opts: { config: string; json?: boolean }) =>
+  (await import("./models.js")).modelsCommand(opts);
+const rollbackCommand = async (version: string, opts: { config: string }) =>
+  (await import("./models.js")).rollbackCommand(version, opts);
 
 const program = new Command()
   .name("plantgate")
@@ -95,5 +99,18 @@ program
   .option("-o, --output <file>", "write here instead of stdout")
   .option("--include-bad", "also export bad readings (gaps)")
   .action(exportCommand);
+
+const models = program
+  .command("models")
+  .description("list the trained model versions; * marks the current one")
+  .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
+  .option("--json", "print raw JSON")
+  .action(modelsCommand);
+
+models
+  .command("rollback <version>")
+  .description("make a version current; a running daemon loads it at once")
+  .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
+  .action(rollbackCommand);
 
 await program.parseAsync();

@@ -10,6 +10,7 @@ export type EventKind =
   | "alert.unknown"
   | "model.promoted"
   | "model.rejected"
+  | "model.drift"
   | "store.incident"
   | "store.retention"
   | "clock.jump"

@@ -14,6 +14,7 @@ import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { Reading, ReadingSink } from "../core/reading.js";
 import type { Prediction } from "../core/series.js";
+import { StoreAlarmSpans } from "../model/alarm-spans.js";
 import { Learner } from "../model/learner.js";
 import { Outputs } from "../outputs/outputs.js";
 import { SimulatorServer } from "../simulator/server.js";
@@ -151,6 +152,7 @@ export class Daemon {
         history: store,
         latest: this.latest,
         recent: this.latest,
+        alarmSpans: new StoreAlarmSpans(statePath(config, config.store.path)),
         onPrediction: (p) => this.onPrediction(p),
         clock,
         logger: child("learner"),
@@ -187,7 +189,14 @@ export class Daemon {
     await this.run(
       new ControlServer(
         join(config.gateway.stateDir, SOCKET_NAME),
-        { status: () => this.status() },
+        {
+          status: () => this.status(),
+          // `plantgate models rollback` moved the pointer: load that version now.
+          "models.reload": () => {
+            if (!this.learner) throw new Error("learning is not configured");
+            return this.learner.reload();
+          },
+        },
         child("control"),
       ),
     );

@@ -1,55 +1,53 @@
 // One training run: split the rows in time, standardize on the older part, fit a small
-// regression network and measure it on the newer part. Runs inside the training worker
-// (see train-worker.ts) but takes the tf runtime as an argument so it stays testable.
+// regression network and measure it on the newer part, beside the champion on the same
+// rows. Runs inside the training worker (see train-worker.ts) but takes the tf runtime as
+// an argument so it stays testable.
 
 import type { ModelConfig } from "../config/schema.js";
-import { fitScaler, scaleRows, unscaleValue } from "../preprocess/scaler.js";
+import { fitScaler, scaleRows } from "../preprocess/scaler.js";
 import type { Tf, TfRuntime } from "./backend.js";
-import { type LayersModel, predictRows } from "./network.js";
-import type { ModelFiles, TrainRequest, TrainResult } from "./types.js";
+import { errorMetrics, residualBand, residuals } from "./holdout.js";
+import { type LayersModel, loadNetwork } from "./network.js";
+import type {
+  ChampionInput,
+  HoldoutMetrics,
+  ModelFiles,
+  Scalers,
+  TrainRequest,
+  TrainResult,
+} from "./types.js";
 
-/** Trains on all but the newest holdoutFraction of the rows and measures on those. */
+type Split = ReturnType<typeof splitChronological>;
+
+/** Trains on all but the newest holdout rows and measures on those. */
 export async function trainModel(runtime: TfRuntime, req: TrainRequest): Promise<TrainResult> {
   const { tf } = runtime;
   const started = performance.now();
-  const { xTrain, yTrain, xHoldout, yHoldout } = splitChronological(req);
+  const split = splitChronological(req);
+  const warm = canWarmStart(req);
+  // A warm start keeps the champion's scalers: its weights only mean something on inputs
+  // standardized the way they were trained on.
+  const scalers = warm && req.champion ? req.champion.scalers : fitScalers(split);
 
-  const scalers = {
-    features: fitScaler(xTrain),
-    target: fitScaler(yTrain.map((v) => [v])),
-  };
   const model = buildModel(tf, req.features.length, req.model);
   try {
-    const xs = tf.tensor2d(scaleRows(scalers.features, xTrain));
-    const ys = tf.tensor2d(
-      scaleRows(
-        scalers.target,
-        yTrain.map((v) => [v]),
-      ),
-    );
-    try {
-      await model.fit(xs, ys, {
-        epochs: req.model.epochs,
-        batchSize: req.model.batchSize,
-        shuffle: true,
-        verbose: 0,
-      });
-    } finally {
-      tf.dispose([xs, ys]);
-    }
+    if (warm && req.champion) await copyWeights(tf, req.champion.files, model);
+    await fitScaled(tf, model, scalers, split, req.model);
 
-    const predicted = predictRows(tf, model, scaleRows(scalers.features, xHoldout));
-    const errors = predicted.map((p, i) => unscaleValue(scalers.target, p) - (yHoldout[i] ?? 0));
+    const res = residuals(tf, model, scalers, split.xHoldout, split.yHoldout);
+    const champion = req.champion && (await measureChampion(tf, req.champion, split));
     const files = await saveToMemory(tf, model);
     return {
       files,
       scalers,
       backend: runtime.backend,
+      warmStarted: warm,
+      champion,
+      band: req.band && residualBand(res, req.band),
       metrics: {
-        holdoutMae: errors.reduce((s, e) => s + Math.abs(e), 0) / errors.length,
-        holdoutRmse: Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length),
-        trainRows: xTrain.length,
-        holdoutRows: xHoldout.length,
+        ...errorMetrics(res),
+        trainRows: split.xTrain.length,
+        holdoutRows: split.xHoldout.length,
         trainMs: Math.round(performance.now() - started),
       },
     };
@@ -64,9 +62,9 @@ export async function trainModel(runtime: TfRuntime, req: TrainRequest): Promise
 export function splitChronological(req: TrainRequest) {
   const n = req.x.length;
   if (n !== req.y.length) throw new RangeError(`x has ${n} rows but y has ${req.y.length}`);
-  const holdout = Math.max(1, Math.round(n * req.holdoutFraction));
+  const holdout = req.holdoutRows ?? Math.max(1, Math.round(n * req.holdoutFraction));
   const cut = n - holdout;
-  if (cut < 2) throw new RangeError(`too few rows to train and hold out: ${n}`);
+  if (cut < 2 || holdout < 1) throw new RangeError(`too few rows to train and hold out: ${n}`);
   return {
     xTrain: req.x.slice(0, cut),
     yTrain: req.y.slice(0, cut),
@@ -87,6 +85,75 @@ export function buildModel(tf: Tf, inputs: number, config: ModelConfig) {
   model.add(tf.layers.dense({ units: 1, inputShape, kernelRegularizer }));
   model.compile({ optimizer: tf.train.adam(config.learningRate), loss: "meanSquaredError" });
   return model;
+}
+
+/** Same columns and same layer shapes, or the champion's weights would not fit. */
+export function canWarmStart(req: TrainRequest): boolean {
+  const c = req.champion;
+  if (!req.warmStart || !c) return false;
+  const sameLayers =
+    c.model.kind === req.model.kind &&
+    (c.model.kind === "linear" || c.model.hiddenUnits.join() === req.model.hiddenUnits.join());
+  return sameLayers && c.columns.join("\n") === req.features.join("\n");
+}
+
+// LIMITATION: a warm start carries the champion's weights but not its Adam moments: the
+// optimizer starts fresh, so the first epochs take larger steps than the champion's last
+// ones did. Saving optimizer.getWeights() with each version and setWeights() before fit
+// would carry them; tfjs matches them by position, which holds only for equal layers.
+async function copyWeights(tf: Tf, files: ModelFiles, into: LayersModel): Promise<void> {
+  const champion = await loadNetwork(tf, files);
+  try {
+    into.setWeights(champion.getWeights());
+  } finally {
+    champion.dispose();
+  }
+}
+
+function fitScalers(split: Split): Scalers {
+  return {
+    features: fitScaler(split.xTrain),
+    target: fitScaler(split.yTrain.map((v) => [v])),
+  };
+}
+
+async function fitScaled(
+  tf: Tf,
+  model: LayersModel,
+  scalers: Scalers,
+  split: Split,
+  config: ModelConfig,
+): Promise<void> {
+  const xs = tf.tensor2d(scaleRows(scalers.features, split.xTrain));
+  const ys = tf.tensor2d(
+    scaleRows(
+      scalers.target,
+      split.yTrain.map((v) => [v]),
+    ),
+  );
+  try {
+    await model.fit(xs, ys, {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      shuffle: true,
+      verbose: 0,
+    });
+  } finally {
+    tf.dispose([xs, ys]);
+  }
+}
+
+async function measureChampion(
+  tf: Tf,
+  champion: ChampionInput,
+  split: Split,
+): Promise<HoldoutMetrics> {
+  const network = await loadNetwork(tf, champion.files);
+  try {
+    return errorMetrics(residuals(tf, network, champion.scalers, split.xHoldout, split.yHoldout));
+  } finally {
+    network.dispose();
+  }
 }
 
 async function saveToMemory(tf: Tf, model: LayersModel): Promise<ModelFiles> {

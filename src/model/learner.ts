@@ -1,6 +1,7 @@
-// Learns the target tag from the other tags on the device: trains in a worker thread when
-// enough aligned history exists and again on a schedule, keeps the champion on disk so a
-// restart continues with it, and predicts on the main thread once per grid step.
+// Learns the target tag from the other tags on the device: trains a challenger in a worker
+// thread when enough aligned history exists, then on a schedule, after enough new rows or
+// on drift; keeps it only if it beats the champion on the same holdout; keeps the champion
+// on disk so a restart continues with it, and predicts on the main thread every grid step.
 
 import type { LearningConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
@@ -8,13 +9,26 @@ import type { EventSink } from "../core/events.js";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { HistorySource, LatestSource, Prediction, RecentSource } from "../core/series.js";
-import { alignToGrid } from "../preprocess/grid.js";
+import { buildDataset, datasetTags, inferenceSpan } from "../preprocess/dataset.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
+import type { AlarmSpanSource } from "./alarm-spans.js";
 import { type BackendName, initBackend, type TfRuntime } from "./backend.js";
-import { type ModelMeta, ModelStore, type StoredModel } from "./model-store.js";
-import { type LayersModel, loadNetwork, predictRows } from "./network.js";
+import {
+  type Champion,
+  championInput,
+  type ExpectedInputs,
+  expectedInputs,
+  incompatibility,
+  ModelRefusedError,
+  modelTags,
+} from "./champion.js";
+import { DriftWatch } from "./drift-watch.js";
+import { ModelStore, type StoredModel } from "./model-store.js";
+import { loadNetwork, predictRows } from "./network.js";
+import { judgeChallenger } from "./promotion.js";
+import { type PromotionContext, recordPromotion, recordRejection } from "./records.js";
 import { Trainer } from "./trainer.js";
-import type { TrainRequest, TrainResult } from "./types.js";
+import { TrainingSet } from "./training-set.js";
 
 export interface LearnerOptions {
   config: LearningConfig;
@@ -25,6 +39,8 @@ export interface LearnerOptions {
   latest: LatestSource;
   /** Recent readings not yet committed, for features over a window at inference. */
   recent?: RecentSource;
+  /** When a rule was in alarm; with config.excludeAlarms those rows are not trained on. */
+  alarmSpans?: AlarmSpanSource;
   /** Called every grid step: a prediction, or undefined when none can be made (unknown). */
   onPrediction: (p: Prediction | undefined) => void;
   clock: Clock;
@@ -37,18 +53,6 @@ export interface LearnerOptions {
   backendOrder?: readonly BackendName[];
 }
 
-interface Champion {
-  meta: ModelMeta;
-  network: LayersModel;
-  scalers: StoredModel["scalers"];
-}
-
-interface TrainingData {
-  request: TrainRequest;
-  fromTs: number;
-  toTs: number;
-}
-
 const DEFAULT_TRAIN_CHECK_MS = 5000;
 /** After a failed run, wait this long (or the retrain interval if shorter) to try again. */
 const FAILED_RUN_BACKOFF_MS = 60_000;
@@ -58,24 +62,34 @@ export class Learner implements Component {
   private runtime: TfRuntime | undefined;
   private store: ModelStore | undefined;
   private trainer: Trainer | undefined;
+  private trainingSet: TrainingSet | undefined;
+  private drift: DriftWatch | undefined;
   private champion: Champion | undefined;
+  /** Counts champion swaps, so a run that outlived its champion is not compared with another. */
+  private championSwaps = 0;
   private running = false;
   private stopping = false;
   private trainTimer: NodeJS.Timeout | undefined;
   private predictTimer: NodeJS.Timeout | undefined;
   private nextTrainMono = 0;
+  private backoffUntilMono = 0;
+  private retrainReason: string | undefined;
   private predictions = 0;
   private lastError: string | undefined;
+  private expectedCache: ExpectedInputs | undefined;
 
   constructor(private readonly options: LearnerOptions) {}
 
   async start(): Promise<void> {
-    const { logger, modelDir, workerUrl } = this.options;
+    const { logger, modelDir, workerUrl, config, features, history, alarmSpans } = this.options;
     this.stopping = false;
     this.runtime = await initBackend(this.options.backendOrder);
     logger.info({ backend: this.runtime.backend }, "tensorflow backend ready");
 
     this.store = new ModelStore(modelDir, logger);
+    this.trainingSet = new TrainingSet({ config, features, history, alarmSpans, logger });
+    this.drift = new DriftWatch(config, () => this.champion?.meta.version, this.options);
+    this.drift.onDrift = () => this.requestRetrain("drift");
     await this.loadChampion();
 
     this.trainer = new Trainer({ logger, workerUrl });
@@ -84,7 +98,7 @@ export class Learner implements Component {
 
     this.running = true;
     this.scheduleTraining(0);
-    this.predictTimer = setInterval(() => this.emitPrediction(), this.options.config.gridMs);
+    this.predictTimer = setInterval(() => this.emitPrediction(), config.gridMs);
   }
 
   async stop(): Promise<void> {
@@ -106,42 +120,99 @@ export class Learner implements Component {
       lastTrainedTs: meta?.createdTs,
       holdoutMae: meta?.holdoutMae,
       predictions: this.predictions,
+      drift: this.drift?.status(),
       backend: this.runtime?.backend,
       lastError: this.lastError,
     };
   }
 
   /**
-   * The prediction for the newest inputs, or undefined without a model or when any input is
-   * stale: an input older than the grid's fill reach would describe a plant state that no
-   * longer holds, and a prediction from it could raise or hide an alarm.
+   * The prediction for the newest complete grid cell, or undefined without a model or when
+   * any input is stale: an input older than the grid's fill reach would describe a plant
+   * state that no longer holds, and a prediction from it could raise or hide an alarm.
    */
   predictNow(): Prediction | undefined {
     const { champion, runtime } = this;
     if (!champion || !runtime) return undefined;
+    const input = this.options.recent ? this.datasetRow() : this.latestRow();
+    if (!input) return undefined;
+
+    const scaled = scaleRow(champion.scalers.features, input.row);
+    const [out] = predictRows(runtime.tf, champion.network, [scaled]);
+    const value = unscaleValue(champion.scalers.target, out ?? Number.NaN);
+    if (!Number.isFinite(value)) return undefined;
+    const band = champion.meta.band;
+    return {
+      ts: input.ts,
+      target: this.options.config.target,
+      value,
+      ...(band && { lower: value + band.lower, upper: value + band.upper }),
+      modelVersion: champion.meta.version,
+    };
+  }
+
+  /** The row the dataset builds for the newest complete cell, as training built its rows. */
+  private datasetRow(): { ts: number; row: number[] } | undefined {
+    const { config, features, recent, clock } = this.options;
+    const span = inferenceSpan(config, clock.now());
+    const tags = datasetTags(config, features);
+    const series = recent?.recent(tags, span.fromTs) ?? new Map();
+    const dataset = buildDataset(series, config, features, {}, { untilTs: span.untilTs });
+    // Target values of recent cells, for the drift watch: a formula target exists only here.
+    this.drift?.actuals(dataset.ts, dataset.y);
+    const row = dataset.X.at(-1);
+    // A newest row for an older cell means an input is stale.
+    if (!row || dataset.ts.at(-1) !== span.rowTs) return undefined;
+    return { ts: span.rowTs, row };
+  }
+
+  /**
+   * Without a recent span (tests, tools), plain latest values stand in: valid only while
+   * the columns are the feature tags themselves (no counters, formula or derived columns).
+   */
+  private latestRow(): { ts: number; row: number[] } | undefined {
     const { config, features, latest, clock } = this.options;
+    if (this.expected().columns.length !== features.length) return undefined;
     const now = clock.now();
     const maxAge = config.maxFillSteps * config.gridMs + config.gridMs;
-
     const row: number[] = [];
     for (const tag of features) {
       const reading = latest.latest(tag);
       if (!reading || now - reading.ts > maxAge) return undefined;
       row.push(reading.value);
     }
+    return { ts: now, row };
+  }
 
-    const scaled = scaleRow(champion.scalers.features, row);
-    const [out] = predictRows(runtime.tf, champion.network, [scaled]);
-    const value = unscaleValue(champion.scalers.target, out ?? Number.NaN);
-    if (!Number.isFinite(value)) return undefined;
-    return { ts: now, target: config.target, value, modelVersion: champion.meta.version };
+  /** Asks for a training run at the next check, whatever the schedule says. */
+  requestRetrain(reason: string): void {
+    this.retrainReason ??= reason;
+  }
+
+  /**
+   * Loads the version the pointer names now (after `plantgate models rollback`) and makes it
+   * the champion. Throws, keeping the present champion, when it is unreadable or refused.
+   */
+  async reload(): Promise<{ version: string }> {
+    const store = this.store;
+    if (!store || !this.runtime) throw new Error("the learner is not running");
+    const version = await store.current();
+    if (!version) throw new Error("no current model version in the model directory");
+    const champion = await this.toChampion(await store.load(version));
+    this.swapChampion(champion);
+    this.options.logger.info({ version, holdoutMae: champion.meta.holdoutMae }, "model reloaded");
+    return { version };
   }
 
   private emitPrediction(): void {
     try {
       const prediction = this.predictNow();
-      if (prediction) this.predictions++;
+      if (prediction) {
+        this.predictions++;
+        this.drift?.expect(prediction);
+      }
       this.options.onPrediction(prediction);
+      this.drift?.check();
     } catch (err) {
       this.options.logger.warn({ err: String(err) }, "prediction failed");
     }
@@ -158,108 +229,94 @@ export class Learner implements Component {
     }, delayMs);
   }
 
+  /** Why a run is due now, or undefined. */
+  private dueReason(): string | undefined {
+    const { clock, config } = this.options;
+    const now = clock.monotonic();
+    if (now < this.backoffUntilMono) return undefined;
+    if (!this.champion) return "no model";
+    if (this.retrainReason) return this.retrainReason;
+    if (now >= this.nextTrainMono) return "interval";
+    const after = config.retrainAfterRows;
+    if (after !== undefined && (this.drift?.newRows ?? 0) >= after) return "new rows";
+    return undefined;
+  }
+
   private async trainIfDue(): Promise<void> {
-    if (this.champion && this.options.clock.monotonic() < this.nextTrainMono) return;
-    const { config, logger } = this.options;
-    const data = this.trainingData();
-    const rows = data.request.x.length;
-    if (rows < config.minRows) {
-      logger.debug({ rows, minRows: config.minRows }, "not enough aligned rows to train");
+    const trigger = this.dueReason();
+    const { config, logger, clock } = this.options;
+    const { trainer, trainingSet } = this;
+    if (!trigger || !trainer || !trainingSet) return;
+    const data = await trainingSet.build(clock.now());
+    if (data.windowRows < config.minRows) {
+      logger.debug({ rows: data.windowRows, minRows: config.minRows }, "too few rows to train");
       return;
     }
 
-    const trainer = this.trainer;
-    if (!trainer) return;
-    const result = await trainer.train(data.request);
+    const champion = this.champion;
+    const swaps = this.championSwaps;
+    logger.debug({ trigger, rows: data.request.x.length }, "training a challenger");
+    const result = await trainer.train({
+      ...data.request,
+      champion: champion && championInput(champion),
+      warmStart: config.warmStart,
+      band: config.band,
+    });
     if (!this.running) return;
-    this.nextTrainMono = this.options.clock.monotonic() + config.retrainIntervalMs;
-    if (!Number.isFinite(result.metrics.holdoutMae)) {
-      this.reject(result, "holdout error is not finite (training diverged)");
+    this.nextTrainMono = clock.monotonic() + config.retrainIntervalMs;
+    this.retrainReason = undefined;
+    this.drift?.trained();
+    if (swaps !== this.championSwaps) {
+      logger.info({ trigger }, "champion changed during the run: challenger discarded");
       return;
     }
-    await this.promote(result, data);
+
+    const verdict = judgeChallenger(result.metrics, result.champion, config.promoteMargin);
+    const context: PromotionContext = { result, data, trigger, verdict, champion: champion?.meta };
+    if (!verdict.promote) {
+      recordRejection(this.options, context);
+      return;
+    }
+    await this.promote(context);
     this.lastError = undefined;
   }
 
-  /** The newest windowRows aligned rows of features and target, oldest first. */
-  private trainingData(): TrainingData {
-    const { config, features, history, clock } = this.options;
-    const toTs = clock.now() + 1;
-    const fromTs = toTs - config.windowRows * config.gridMs;
-    const tags = [...features, config.target];
-    // LIMITATION: the history read and the alignment run on the main thread; at the default
-    // 20000-row window that is tens of milliseconds. Moving both into the worker (with its
-    // own read-only database handle) would lift it.
-    const aligned = alignToGrid(tags, history.history(tags, fromTs, toTs), config);
-    const rows = aligned.rows.slice(-config.windowRows);
-    const ts = aligned.ts.slice(-config.windowRows);
-    this.options.logger.debug(
-      { rows: rows.length, filled: aligned.filledRows, dropped: aligned.droppedRows },
-      "aligned training rows",
-    );
-    const request: TrainRequest = {
-      x: rows.map((r) => r.slice(0, features.length)),
-      y: rows.map((r) => r[features.length] as number),
-      features: [...features],
-      model: config.model,
-      holdoutFraction: config.holdoutFraction,
-    };
-    return { request, fromTs: ts[0] ?? fromTs, toTs: ts.at(-1) ?? toTs };
-  }
-
-  /** Saves the new model, makes it current on disk, then swaps it in for predictions. */
-  private async promote(result: TrainResult, data: TrainingData): Promise<void> {
-    const { config, logger, events, clock } = this.options;
+  /** Saves the challenger, makes it current on disk, then swaps it in for predictions. */
+  private async promote(context: PromotionContext): Promise<void> {
+    const { config, clock } = this.options;
+    const { result, data } = context;
     const store = this.store as ModelStore;
     const runtime = this.runtime as TfRuntime;
+    const expected = this.expected();
     const { metrics } = result;
     const meta = {
       createdTs: clock.now(),
       features: data.request.features,
       target: config.target,
+      tags: expected.tags,
+      columns: expected.columns,
       holdoutMae: metrics.holdoutMae,
       holdoutRmse: metrics.holdoutRmse,
       trainRows: metrics.trainRows,
       holdoutRows: metrics.holdoutRows,
+      windowRows: data.windowRows,
+      reservoirRows: data.reservoirRows,
       dataFromTs: data.fromTs,
       dataToTs: data.toTs,
+      band: result.band && { ...result.band, quantiles: config.band },
+      warmStarted: result.warmStarted,
       model: config.model,
       backend: result.backend,
       trainMs: metrics.trainMs,
     };
-    // LIMITATION: a new model always replaces the champion if its error is finite. Scoring
-    // the champion on the same holdout rows and keeping the better one would guard against
-    // a run on unlucky data; that needs the champion's weights in the worker.
     // Load before saving: a model that does not load back must not become current.
     const network = await loadNetwork(runtime.tf, result.files);
     const version = await store.save({ files: result.files, scalers: result.scalers, meta });
     await store.setCurrent(version);
-    this.swapChampion({ meta: { ...meta, version }, network, scalers: result.scalers });
+    const { files, scalers } = result;
+    this.swapChampion({ meta: { ...meta, version }, network, scalers, files });
     await store.prune(config.keepVersions);
-
-    const rows = metrics.trainRows + metrics.holdoutRows;
-    const fields = { version, holdoutMae: metrics.holdoutMae, holdoutRmse: metrics.holdoutRmse };
-    logger.info({ ...fields, rows, trainMs: metrics.trainMs }, "model trained");
-    events.event({
-      ts: clock.now(),
-      kind: "model.promoted",
-      source: this.name,
-      message: `model ${version} promoted`,
-      data: { ...fields, rows, trainMs: metrics.trainMs, backend: result.backend },
-    });
-  }
-
-  private reject(result: TrainResult, reason: string): void {
-    const { logger, events, clock } = this.options;
-    this.lastError = reason;
-    logger.warn({ reason, holdoutMae: result.metrics.holdoutMae }, "model rejected");
-    events.event({
-      ts: clock.now(),
-      kind: "model.rejected",
-      source: this.name,
-      message: `model rejected: ${reason}`,
-      data: { ...result.metrics },
-    });
+    recordPromotion(this.options, context, version);
   }
 
   private trainingFailed(err: unknown): void {
@@ -267,30 +324,54 @@ export class Learner implements Component {
     const { config, logger, clock } = this.options;
     this.lastError = err instanceof Error ? err.message : String(err);
     const backoff = Math.min(FAILED_RUN_BACKOFF_MS, config.retrainIntervalMs);
-    this.nextTrainMono = clock.monotonic() + backoff;
+    this.backoffUntilMono = clock.monotonic() + backoff;
     logger.error({ err: this.lastError, retryInMs: backoff }, "training failed");
   }
 
   // Champion
 
+  private expected(): ExpectedInputs {
+    this.expectedCache ??= expectedInputs(this.options.config, this.options.features);
+    return this.expectedCache;
+  }
+
   private async loadChampion(): Promise<void> {
-    const { logger, features, config, clock } = this.options;
+    const { logger, config, clock } = this.options;
     const stored = await (this.store as ModelStore).loadCurrent();
     if (!stored) {
       logger.info("no trained model on disk yet");
       return;
     }
-    const { meta } = stored;
-    if (meta.target !== config.target || meta.features.join("\n") !== features.join("\n")) {
-      logger.warn({ version: meta.version }, "model on disk has other inputs; will retrain");
+    let champion: Champion;
+    try {
+      champion = await this.toChampion(stored);
+    } catch (err) {
+      if (!(err instanceof ModelRefusedError)) throw err;
       return;
     }
-    const network = await loadNetwork((this.runtime as TfRuntime).tf, stored.files);
-    this.swapChampion({ meta, network, scalers: stored.scalers });
+    this.swapChampion(champion);
     // Carry the schedule over the restart: retrain when the loaded model falls due.
-    const age = Math.max(0, clock.now() - meta.createdTs);
+    const age = Math.max(0, clock.now() - champion.meta.createdTs);
     this.nextTrainMono = clock.monotonic() + Math.max(0, config.retrainIntervalMs - age);
-    logger.info({ version: meta.version, holdoutMae: meta.holdoutMae }, "loaded model");
+    logger.info(
+      { version: champion.meta.version, holdoutMae: champion.meta.holdoutMae },
+      "loaded model",
+    );
+  }
+
+  /** Checks a stored model against the config and builds its network. */
+  private async toChampion(stored: StoredModel): Promise<Champion> {
+    const { meta } = stored;
+    const why = incompatibility(meta, this.expected());
+    if (why) {
+      this.options.logger.warn(
+        { version: meta.version, modelTags: modelTags(meta), configTags: this.expected().tags },
+        `model refused: ${why}; a new one will be trained`,
+      );
+      throw new ModelRefusedError(meta.version, why);
+    }
+    const network = await loadNetwork((this.runtime as TfRuntime).tf, stored.files);
+    return { meta, network, scalers: stored.scalers, files: stored.files };
   }
 
   private swapChampion(next: Champion): void {
@@ -301,6 +382,9 @@ export class Learner implements Component {
     }
     const previous = this.champion;
     this.champion = next;
+    this.championSwaps++;
+    // The detector measured the previous model's errors, not this one's.
+    this.drift?.reset();
     previous?.network.dispose();
   }
 }

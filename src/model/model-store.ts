@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { ModelConfig } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import { scalerFromJson } from "../preprocess/scaler.js";
-import type { ModelFiles, Scalers } from "./types.js";
+import type { BandOffsets, BandQuantiles, ModelFiles, Scalers } from "./types.js";
 
 export interface ModelMeta {
   version: string;
@@ -26,6 +26,19 @@ export interface ModelMeta {
   model: ModelConfig;
   backend: string;
   trainMs: number;
+  /**
+   * Every tag the model reads, features and target; a different set in the config makes the
+   * model unusable. Absent in versions from before it was recorded: features + target.
+   */
+  tags?: string[];
+  /** The model's input columns in order (a tag, or a feature derived from one). */
+  columns?: string[];
+  /** Residual offsets of the prediction band and the quantiles they stand for. */
+  band?: BandOffsets & { quantiles: BandQuantiles };
+  /** Rows the run used from the newest window and from the reservoir of older rows. */
+  windowRows?: number;
+  reservoirRows?: number;
+  warmStarted?: boolean;
 }
 
 export interface StoredModel {
@@ -110,6 +123,14 @@ export class ModelStore {
     const stale = (await readdir(this.dir)).filter((n) => n.startsWith(".tmp-"));
     for (const name of stale) await rm(join(this.dir, name), { recursive: true, force: true });
     return removed;
+  }
+
+  /** The meta of one version, without reading its weights. */
+  async readMeta(version: string): Promise<ModelMeta> {
+    const path = join(this.dir, version, "meta.json");
+    const meta = JSON.parse(await readFile(path, "utf8")) as ModelMeta;
+    if (meta.version !== version) throw new Error(`${path} does not describe ${version}`);
+    return meta;
   }
 
   async load(version: string): Promise<StoredModel> {

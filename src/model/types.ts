@@ -22,6 +22,20 @@ export interface Scalers {
   target: Scaler;
 }
 
+/** The champion as the worker needs it: to measure it and to start a challenger from it. */
+export interface ChampionInput {
+  files: ModelFiles;
+  scalers: Scalers;
+  model: ModelConfig;
+  columns: string[];
+}
+
+/** Quantiles of the holdout residuals (actual − predicted) that bound the prediction band. */
+export interface BandQuantiles {
+  lower: number;
+  upper: number;
+}
+
 export interface TrainRequest {
   /** Feature rows, oldest first; the newest holdoutFraction of them are held out. */
   x: number[][];
@@ -29,21 +43,45 @@ export interface TrainRequest {
   features: string[];
   model: ModelConfig;
   holdoutFraction: number;
+  /**
+   * Rows at the end of x to hold out, overriding holdoutFraction: when older reservoir rows
+   * lead x, the holdout is still a share of the window's newest rows only.
+   */
+  holdoutRows?: number;
+  /** Measured on the same holdout as the challenger; with warmStart, its starting point. */
+  champion?: ChampionInput;
+  warmStart?: boolean;
+  /** Which residual quantiles to report as the prediction band. */
+  band?: BandQuantiles;
 }
 
-export interface TrainMetrics {
+export interface HoldoutMetrics {
   /** Mean absolute error on the holdout rows, in target units. */
   holdoutMae: number;
   holdoutRmse: number;
+}
+
+export interface TrainMetrics extends HoldoutMetrics {
   trainRows: number;
   holdoutRows: number;
   trainMs: number;
+}
+
+/** Offsets to add to a prediction for its band, in target units (lower ≤ 0 ≤ upper, usually). */
+export interface BandOffsets {
+  lower: number;
+  upper: number;
 }
 
 export interface TrainResult {
   files: ModelFiles;
   scalers: Scalers;
   metrics: TrainMetrics;
+  /** The champion on the challenger's holdout, when one was sent. */
+  champion?: HoldoutMetrics;
+  band?: BandOffsets;
+  /** True when the challenger started from the champion's weights. */
+  warmStarted: boolean;
   /** The backend the worker trained on. */
   backend: string;
 }

@@ -1,0 +1,76 @@
+// What a training run leaves on record: a log line and an event saying which model won and
+// by how much, with both holdout errors, so an operator can see why a model was kept.
+
+import type { Clock } from "../core/clock.js";
+import type { EventSink } from "../core/events.js";
+import type { Logger } from "../core/logger.js";
+import type { ModelMeta } from "./model-store.js";
+import type { Verdict } from "./promotion.js";
+import type { TrainingData } from "./training-set.js";
+import type { TrainResult } from "./types.js";
+
+export interface RecordDeps {
+  clock: Clock;
+  logger: Logger;
+  events: EventSink;
+}
+
+export interface PromotionContext {
+  result: TrainResult;
+  data: TrainingData;
+  /** What started the run: "no model", "interval", "new rows", "drift", … */
+  trigger: string;
+  verdict: Verdict;
+  /** The champion the challenger was measured against. */
+  champion?: ModelMeta;
+}
+
+function comparison(context: PromotionContext) {
+  const { result, champion } = context;
+  return {
+    holdoutMae: result.metrics.holdoutMae,
+    holdoutRmse: result.metrics.holdoutRmse,
+    championVersion: champion?.version,
+    championMae: result.champion?.holdoutMae,
+    championRmse: result.champion?.holdoutRmse,
+    trigger: context.trigger,
+    reason: context.verdict.reason,
+  };
+}
+
+export function recordPromotion(deps: RecordDeps, context: PromotionContext, version: string) {
+  const { logger, events, clock } = deps;
+  const { metrics, backend, warmStarted } = context.result;
+  const { data } = context;
+  const rows = metrics.trainRows + metrics.holdoutRows;
+  const fields = { version, ...comparison(context), rows, trainMs: metrics.trainMs };
+  // "model trained" is the line operators and the end-to-end tests look for.
+  logger.info({ ...fields, warmStarted, promoted: true }, "model trained");
+  events.event({
+    ts: clock.now(),
+    kind: "model.promoted",
+    source: "learner",
+    message: `model ${version} promoted: ${context.verdict.reason}`,
+    data: {
+      ...fields,
+      windowRows: data.windowRows,
+      reservoirRows: data.reservoirRows,
+      excludedRows: data.excludedRows,
+      warmStarted,
+      backend,
+    },
+  });
+}
+
+export function recordRejection(deps: RecordDeps, context: PromotionContext) {
+  const { logger, events, clock } = deps;
+  const fields = comparison(context);
+  logger.warn(fields, "model rejected");
+  events.event({
+    ts: clock.now(),
+    kind: "model.rejected",
+    source: "learner",
+    message: `challenger rejected: ${context.verdict.reason}`,
+    data: { ...fields, ...context.result.metrics, warmStarted: context.result.warmStarted },
+  });
+}
