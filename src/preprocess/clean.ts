@@ -149,13 +149,14 @@ function handleOutliers(
   const spanMs = windowRows * gridMs;
   const ts: number[] = [];
   const values: number[] = [];
+  const scratch = new Float64Array(windowRows * 2);
   let from = 0;
   for (let i = 0; i < series.ts.length; i++) {
     const t = series.ts[i] as number;
     const v = series.values[i] as number;
     from = Math.max(from, i - windowRows);
     while (from < i && (series.ts[from] as number) < t - spanMs) from++;
-    const bounds = outlierBounds(series.values.slice(from, i), threshold);
+    const bounds = outlierBounds(series.values.slice(from, i), threshold, scratch);
 
     let kept = v;
     if (bounds && (v < bounds.low || v > bounds.high)) {
@@ -180,17 +181,23 @@ function handleOutliers(
 export function outlierBounds(
   window: readonly number[],
   threshold: number,
+  scratch = new Float64Array(window.length * 2),
 ): { low: number; high: number } | undefined {
-  if (window.length < 3) return undefined;
-  const center = median(window);
-  const mad = median(window.map((x) => Math.abs(x - center)));
+  const n = window.length;
+  if (n < 3) return undefined;
+  // Typed arrays sort numerically without a comparator call; this runs once per reading.
+  const sorted = scratch.subarray(0, n);
+  sorted.set(window);
+  const center = medianOfSorted(sorted.sort());
+  const deviations = scratch.subarray(n, 2 * n);
+  for (let i = 0; i < n; i++) deviations[i] = Math.abs((window[i] as number) - center);
+  const mad = medianOfSorted(deviations.sort());
   if (!(mad > 0)) return undefined;
   const reach = threshold * MAD_TO_SIGMA * mad;
   return { low: center - reach, high: center + reach };
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+function medianOfSorted(sorted: Float64Array): number {
   const mid = sorted.length >> 1;
   if (sorted.length % 2 === 1) return sorted[mid] as number;
   return ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;

@@ -5,11 +5,17 @@
 // after a gateway restart the first reading continues from it instead of starting blind.
 
 import { open, readFile, rename } from "node:fs/promises";
+import type { TimeSeries } from "../core/series.js";
 
 export type CounterBits = 16 | 32 | 64;
 
 /** Last clean reading of each counter tag; plain JSON. */
-export type CounterState = Record<string, { ts: number; value: number }>;
+export type CounterState = Record<string, Saved>;
+
+interface Saved {
+  ts: number;
+  value: number;
+}
 
 export interface CounterDeltas {
   /** Increase per cell; NaN where either end is unknown or the step was a reset. */
@@ -47,9 +53,44 @@ export function counterDeltas(levels: readonly number[], bits: CounterBits): Cou
   return { values, resets, rollovers };
 }
 
-/** Plain differences between cells, for delta() and rate() of a tag that is no counter. */
-export function plainDeltas(levels: readonly number[]): number[] {
-  return levels.map((v, k) => (k === 0 ? Number.NaN : v - (levels[k - 1] as number)));
+/** Each counter's last clean reading, or its state as handed in when it had none. */
+export function counterStateAfter(
+  clean: ReadonlyMap<string, TimeSeries>,
+  counters: Iterable<string>,
+  previous: CounterState,
+): CounterState {
+  const state: CounterState = {};
+  for (const tag of counters) {
+    const s = clean.get(tag);
+    const last = s ? s.ts.length - 1 : -1;
+    if (s && last >= 0) state[tag] = { ts: s.ts[last] as number, value: s.values[last] as number };
+    else if (Object.hasOwn(previous, tag)) state[tag] = { ...(previous[tag] as Saved) };
+  }
+  return state;
+}
+
+/**
+ * After a restart, the saved last reading of a counter goes in front of its first new one,
+ * so the first step is an increase (or a rollover) rather than unknown. It is used only
+ * within the fill reach of the first reading: across a longer gap the increase cannot be
+ * put on one grid step anyway.
+ */
+export function seedFromState(
+  clean: Map<string, TimeSeries>,
+  counters: Iterable<string>,
+  state: CounterState,
+  gridMs: number,
+  maxFillSteps: number,
+): void {
+  for (const tag of counters) {
+    const saved = Object.hasOwn(state, tag) ? state[tag] : undefined;
+    const s = clean.get(tag);
+    if (!saved || !s || s.ts.length === 0) continue;
+    const first = s.ts[0] as number;
+    const gapCells = Math.floor(first / gridMs) - Math.floor(saved.ts / gridMs);
+    if (saved.ts >= first || gapCells > maxFillSteps + 1) continue;
+    clean.set(tag, { ts: [saved.ts, ...s.ts], values: [saved.value, ...s.values] });
+  }
 }
 
 /** Writes the state to a temporary file, fsyncs it and renames it over `path`. */

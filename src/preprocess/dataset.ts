@@ -21,6 +21,12 @@
 //   CounterState, saveCounterState, loadCounterState (counter.ts): hand the returned
 //   counterState back in after a restart, so the first counter reading is not a reset.
 //
+// Choices: rows are dense (every grid cell, not only cells with a fresh reading), since
+// windows, lags and counter deltas count grid steps; a row whose target is unknown (or
+// whose formula divides by zero) stays in X with y undefined, so inference does not depend
+// on the target; trainingRows() leaves it out of fitting. `fill: linear` on an input looks
+// ahead, so at inference the newest cell has a row only once that input has a reading in it.
+//
 // Columns: the features in the order given, then for each feature its derived columns
 // (`tag:mean5`, …, `tag:lag1`; see derived.ts).
 
@@ -32,7 +38,13 @@ import {
   cleanSeries,
   emptyCleaningCounts,
 } from "./clean.js";
-import { type CounterBits, type CounterState, counterDeltas } from "./counter.js";
+import {
+  type CounterBits,
+  type CounterState,
+  counterDeltas,
+  counterStateAfter,
+  seedFromState,
+} from "./counter.js";
 import { derivedColumns, derivedLookbackRows } from "./derived.js";
 import { type Formula, type FormulaRow, parseFormula } from "./formula.js";
 import { resampleSeries } from "./resample.js";
@@ -105,6 +117,10 @@ export function datasetTags(config: LearningConfig, features: readonly string[])
  * reading used, with one fill reach of margin for the reading that opens a stuck run.
  */
 export function inputsRowsNeeded(config: LearningConfig): number {
+  // LIMITATION: a stuck run is judged from its first reading; if a tag was silent for more
+  // than the margin just before the fetched span, an inference call can see a run start
+  // later than training did and keep a reading training left out. Saving each tag's run
+  // start, like the counter state, would remove the margin.
   const { gridMs, maxFillSteps } = config;
   const fillReach = maxFillSteps + 1;
   let cleaning = 0;
@@ -143,6 +159,13 @@ interface TagColumns {
   resets: Map<string, Set<number>>;
 }
 
+/**
+ * Readings to rows; see the module header. Pure: the inputs are not modified.
+ *
+ * LIMITATION: it runs where it is called; a training-sized build (20000 cells, 8 tags with
+ * outlier cleaning, 104 columns) took about 1 s on a loaded development machine, several
+ * on a small gateway. Calling it inside the training worker keeps that off the poll loop.
+ */
 export function buildDataset(
   series: ReadonlyMap<string, TimeSeries>,
   config: LearningConfig,
@@ -162,8 +185,8 @@ export function buildDataset(
   const untilCell =
     options.untilTs === undefined ? undefined : Math.floor(options.untilTs / gridMs);
   const clean = cleanAll(series, config, tags, counts, untilCell);
-  const nextState = stateAfter(clean, bits, counterState);
-  seedCounters(clean, bits, counterState, config);
+  const nextState = counterStateAfter(clean, bits.keys(), counterState);
+  seedFromState(clean, bits.keys(), counterState, gridMs, config.maxFillSteps);
 
   const range = cellRange(clean, gridMs, untilCell);
   const columns = tagColumns(clean, config, bits, range, counts);
@@ -207,45 +230,6 @@ function before(series: TimeSeries, untilTs: number): TimeSeries {
   while (n > 0 && (series.ts[n - 1] as number) >= untilTs) n--;
   if (n === series.ts.length) return series;
   return { ts: series.ts.slice(0, n), values: series.values.slice(0, n) };
-}
-
-/** Each counter's last clean reading, or its state as handed in when it had none. */
-function stateAfter(
-  clean: ReadonlyMap<string, TimeSeries>,
-  bits: ReadonlyMap<string, CounterBits>,
-  previous: CounterState,
-): CounterState {
-  const state: CounterState = {};
-  for (const tag of bits.keys()) {
-    const s = clean.get(tag);
-    const last = s ? s.ts.length - 1 : -1;
-    if (s && last >= 0) state[tag] = { ts: s.ts[last] as number, value: s.values[last] as number };
-    else if (previous[tag]) state[tag] = { ...previous[tag] };
-  }
-  return state;
-}
-
-/**
- * After a restart, the saved last reading of a counter goes in front of its first new one,
- * so the first step is an increase (or a rollover) rather than unknown. It is used only
- * within the fill reach of the first reading: across a longer gap the increase cannot be
- * put on one grid step anyway.
- */
-function seedCounters(
-  clean: Map<string, TimeSeries>,
-  bits: ReadonlyMap<string, CounterBits>,
-  state: CounterState,
-  config: LearningConfig,
-): void {
-  for (const tag of bits.keys()) {
-    const saved = state[tag];
-    const s = clean.get(tag);
-    if (!saved || !s || s.ts.length === 0) continue;
-    const first = s.ts[0] as number;
-    const gapCells = Math.floor(first / config.gridMs) - Math.floor(saved.ts / config.gridMs);
-    if (saved.ts >= first || gapCells > config.maxFillSteps + 1) continue;
-    clean.set(tag, { ts: [saved.ts, ...s.ts], values: [saved.value, ...s.values] });
-  }
 }
 
 interface CellRange {

@@ -142,6 +142,8 @@ function compileCall(
   return { kind: "call", fn: fn as "min", args: n.arguments.map(walk) };
 }
 
+// LIMITATION: a tag name holding "-" (allowed by the config schema) cannot be written in a
+// formula; a quoting syntax such as tag("oven.temp-top") would lift it.
 function unknownTag(tag: string, known: ReadonlySet<string>): string {
   // jsep reads `line.good-parts` as `line.good - parts`: say so rather than only "unknown".
   const hyphenated = [...known].find((k) => k.startsWith(`${tag}-`));

@@ -143,6 +143,23 @@ describe("buildDataset: target and rows", () => {
     expect(ds.counts.rows).toMatchObject({ kept: 2, missing: 1, reset: 1 });
   });
 
+  it("treats a tag read through rate() but not declared as a 32-bit counter", () => {
+    const cfg = config({ formula: "rate(line.good)", gridMs: 2000, maxFillSteps: 0 });
+    const top = 2 ** 32;
+    const data = new Map([
+      ["a.x", { ts: [0, 2000, 4000], values: [1, 2, 3] }],
+      ["line.good", { ts: [0, 2000, 4000], values: [top - 4, 6, 2] }],
+    ]);
+
+    const ds = buildDataset(data, cfg, ["a.x"]);
+
+    // 10 parts in 2 s across the rollover; then a reset: unknown.
+    expect(ds.y).toEqual([undefined, 5, undefined]);
+    expect(ds.X).toEqual([[1], [2], [3]]);
+    expect(ds.counts.tags["line.good"]).toMatchObject({ rollover: 1, reset: 1 });
+    expect(ds.counterState).toEqual({ "line.good": { ts: 4000, value: 2 } });
+  });
+
   it("uses only complete cells before untilTs", () => {
     const cfg = config({
       preprocessing: [{ tag: "a.x", resample: "mean" }],
