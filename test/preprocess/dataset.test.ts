@@ -175,9 +175,12 @@ describe("buildDataset: target and rows", () => {
   });
 
   it("returns no rows for no readings", () => {
-    const ds = buildDataset(new Map(), config({}), ["a.x"]);
+    const cfg = config({ derived: { windows: [3], stats: ["max"], lags: [2] } });
+    const ds = buildDataset(new Map(), cfg, ["a.x"]);
 
     expect(ds).toMatchObject({ ts: [], X: [], y: [], counterState: {} });
+    // The columns do not depend on the data: a caller may ask for them with no readings.
+    expect(ds.columns).toEqual(["a.x", "a.x:max3", "a.x:lag2"]);
   });
 });
 
