@@ -16,6 +16,7 @@ import type { Reading, ReadingSink } from "../core/reading.js";
 import type { Prediction } from "../core/series.js";
 import { StoreAlarmSpans } from "../model/alarm-spans.js";
 import { Learner } from "../model/learner.js";
+import { inputsRowsNeeded } from "../preprocess/dataset.js";
 import { Outputs } from "../outputs/outputs.js";
 import { SimulatorServer } from "../simulator/server.js";
 import type { ModbusPoller } from "../sources/modbus/poller.js";
@@ -39,12 +40,11 @@ export function featureTags(config: Config): string[] {
     .map(([name]) => name);
 }
 
-/** How much recent history inference needs in memory: the widest window or lag, and slack. */
+/** How much recent history inference needs in memory: the rows it reads back, and slack. */
 export function recentSpanMs(config: Config): number {
   const l = config.learning;
   if (!l) return 0;
-  const rows = Math.max(0, ...l.derived.windows, ...l.derived.lags) + l.maxFillSteps + 4;
-  return rows * l.gridMs;
+  return (inputsRowsNeeded(l) + 4) * l.gridMs;
 }
 
 export class Daemon {
