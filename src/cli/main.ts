@@ -14,8 +14,9 @@ const exportCommand = async (opts: import("./export.js").ExportOptions) =>
   (await import("./export.js")).exportCommand(opts);
 const modelsCommand = async (opts: { config: string; json?: boolean }) =>
   (await import("./models.js")).modelsCommand(opts);
-const rollbackCommand = async (version: string, opts: { config: string }) =>
-  (await import("./models.js")).rollbackCommand(version, opts);
+// `--config` belongs to `models`; commander hands it over wherever it stands on the line.
+const rollbackCommand = async (version: string, _opts: object, cmd: Command) =>
+  (await import("./models.js")).rollbackCommand(version, cmd.optsWithGlobals());
 
 const program = new Command()
   .name("plantgate")
@@ -109,8 +110,7 @@ const models = program
 
 models
   .command("rollback <version>")
-  .description("make a version current; a running daemon loads it at once")
-  .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
+  .description("make a version current (with models' --config); a running daemon loads it")
   .action(rollbackCommand);
 
 await program.parseAsync();

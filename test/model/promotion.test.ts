@@ -7,7 +7,7 @@ import type { Clock } from "../../src/core/clock.js";
 import type { GatewayEvent } from "../../src/core/events.js";
 import type { Logger } from "../../src/core/logger.js";
 import { silentLogger } from "../../src/core/logger.js";
-import type { TimeSeries } from "../../src/core/series.js";
+import type { RecentSource, TimeSeries } from "../../src/core/series.js";
 import { Learner } from "../../src/model/learner.js";
 import { ModelStore } from "../../src/model/model-store.js";
 import { judgeChallenger } from "../../src/model/promotion.js";
@@ -63,7 +63,13 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
   function newLearner(
     model: object,
     events: GatewayEvent[],
-    opts: { warmStart?: boolean; features?: string[]; logger?: Logger; empty?: boolean } = {},
+    opts: {
+      warmStart?: boolean;
+      features?: string[];
+      logger?: Logger;
+      empty?: boolean;
+      recent?: RecentSource;
+    } = {},
   ) {
     const config = learningSchema.parse({
       target: CCPP_TARGET,
@@ -79,6 +85,7 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
       modelDir: dir,
       history: new FakeHistory(opts.empty ? new Map() : history),
       latest,
+      recent: opts.recent,
       onPrediction: () => {},
       clock,
       logger: opts.logger ?? silentLogger(),
@@ -201,6 +208,33 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
       expect(upper).toBeGreaterThan(value);
       expect(upper - lower).toBeGreaterThan(2);
       expect(upper - lower).toBeLessThan(30);
+    } finally {
+      await learner.stop();
+    }
+  });
+
+  it("predicts from the dataset row of the newest complete cell, not from stale inputs", async () => {
+    let cut = 0;
+    const recent = {
+      recent: (tags: readonly string[], fromTs: number) => {
+        const all = new FakeHistory(history).history(tags, fromTs, Number.POSITIVE_INFINITY);
+        for (const s of all.values()) {
+          s.ts.splice(s.ts.length - cut);
+          s.values.splice(s.values.length - cut);
+        }
+        return all;
+      },
+    };
+    const learner = newLearner(GOOD, [], { empty: true, recent });
+    await learner.start();
+    try {
+      expect(learner.predictNow()).toMatchObject({ ts: NOW - GRID_MS, target: CCPP_TARGET });
+      // The last readings carried forward within the fill reach still make the row…
+      cut = 3;
+      expect(learner.predictNow()?.ts).toBe(NOW - GRID_MS);
+      // …beyond it the newest row is an older cell's: no prediction.
+      cut = 5;
+      expect(learner.predictNow()).toBeUndefined();
     } finally {
       await learner.stop();
     }
