@@ -31,6 +31,8 @@ export interface FaultCase {
   /** Reasons its bad readings may carry during the fault; the first must occur. */
   badReasons?: string[];
   exceptionCode?: number;
+  /** Down transitions allowed in the episode (default 1: a steady fault is one outage). */
+  maxDowns?: number;
   /** Longest the healthy unit may go between good readings (default: one poll + timeout). */
   healthyGapBoundMs?: number;
 }
@@ -93,10 +95,18 @@ export function expectFaultCase(run: DaemonRun, c: FaultCase): Measured {
   const recoveryMs = (back?.ts ?? Number.POSITIVE_INFINITY) - c.episode.off;
   expect(recoveryMs).toBeLessThanOrEqual(c.recoveryBoundMs + SCHEDULING_TOLERANCE_MS);
 
-  // (e) Transitions, not a line per failed poll: a few lines against many bad polls.
+  // (e) Transitions, not a line per failed poll: down and up events alternate, and each
+  // down brings at most two warnings (down, degraded), however many polls failed.
   const faultyDevice = c.faulty.split(".")[0] ?? "";
+  const downs = run.events("device.down", faultyDevice).map((ts) => ({ ts, kind: "down" }));
+  const ups = run.events("device.up", faultyDevice).map((ts) => ({ ts, kind: "up" }));
+  const transitions = [...downs, ...ups].sort((a, b) => a.ts - b.ts).map((t) => t.kind);
+  expect(transitions.filter((k, i) => k === transitions[i - 1])).toEqual([]);
+  expect(transitions[0] ?? "down").toBe("down");
+  expect(ups.length).toBe(downs.length);
+  expect(downs.length).toBeLessThanOrEqual(c.maxDowns ?? 1);
   const warnings = run.warnings(faultyDevice).length;
-  expect(warnings).toBeLessThanOrEqual(3);
+  expect(warnings).toBeLessThanOrEqual(2 * downs.length);
 
   return { worstHealthyGapMs, recoveryMs, faultyBad: bad.length, warnings };
 }

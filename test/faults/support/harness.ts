@@ -103,6 +103,19 @@ export class DaemonRun {
     }
   }
 
+  /** Timestamps of the stored events of `kind` from `source`, oldest first. */
+  events(kind: string, source: string): number[] {
+    const db = new Database(join(this.dir, "plantgate.db"), { readonly: true });
+    try {
+      const rows = db
+        .prepare("SELECT ts FROM events WHERE kind = ? AND source = ? ORDER BY ts")
+        .all(kind, source) as Array<{ ts: number }>;
+      return rows.map((r) => r.ts);
+    } finally {
+      db.close();
+    }
+  }
+
   /** Log lines that name `deviceName` at warn level or above. */
   warnings(deviceName: string): LogLine[] {
     return (this.gate?.lines ?? []).filter((l) => l.device === deviceName && (l.level ?? 0) >= 40);
