@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type AcquisitionResult, acquisitionBench } from "./acquisition.js";
 import { forkFastServer } from "./fast-server.js";
 import { fullPathBench, rawInsertBench } from "./ingest.js";
+import { learningBench } from "./learning-report.js";
 import { modbusSerialRate, transportRate } from "./request-rate.js";
 import { rawRate, type StoreFigures, storeRate } from "./store.js";
 import { plannedRequests, TAG_COUNT, tagMapConnection } from "./tag-map.js";
@@ -213,6 +214,8 @@ async function main(): Promise<void> {
     printTable(rows(figures));
     printNotes(figures, seconds);
     printWear(figures);
+    // Learning last: it trains on both cores and would disturb the throughput figures.
+    await learningBench();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
