@@ -97,16 +97,45 @@ export function canWarmStart(req: TrainRequest): boolean {
   return sameLayers && c.columns.join("\n") === req.features.join("\n");
 }
 
-// LIMITATION: a warm start carries the champion's weights but not its Adam moments: the
-// optimizer starts fresh, so the first epochs take larger steps than the champion's last
-// ones did. Saving optimizer.getWeights() with each version and setWeights() before fit
-// would carry them; tfjs matches them by position, which holds only for equal layers.
+/**
+ * The champion's weights and, when saved with it, its optimizer state (Adam's step count and
+ * moments), so a warm start continues the champion's training instead of restarting its
+ * step sizes. tfjs matches optimizer weights by position: canWarmStart ensures equal layers.
+ */
 async function copyWeights(tf: Tf, files: ModelFiles, into: LayersModel): Promise<void> {
   const champion = await loadNetwork(tf, files);
   try {
     into.setWeights(champion.getWeights());
   } finally {
     champion.dispose();
+  }
+  if (!files.optimizer?.length || !into.optimizer) return;
+  const named = files.optimizer.map((w) => ({
+    name: w.name,
+    tensor: tf.tensor(w.values, w.shape, w.name === "iter" ? "int32" : "float32"),
+  }));
+  try {
+    await into.optimizer.setWeights(named);
+  } finally {
+    tf.dispose(named.map((w) => w.tensor));
+  }
+}
+
+async function optimizerState(model: LayersModel): Promise<ModelFiles["optimizer"]> {
+  if (!model.optimizer) return undefined;
+  const weights = await model.optimizer.getWeights();
+  try {
+    return await Promise.all(
+      weights.map(async (w) => ({
+        name: w.name,
+        shape: w.tensor.shape,
+        values: Array.from(await w.tensor.data()),
+      })),
+    );
+  } finally {
+    // getWeights hands out the step count as a fresh tensor; the moments are the
+    // optimizer's own variables and go with it.
+    for (const w of weights) if (w.name === "iter") w.tensor.dispose();
   }
 }
 
@@ -169,7 +198,7 @@ async function saveToMemory(tf: Tf, model: LayersModel): Promise<ModelFiles> {
     }),
   );
   if (!files) throw new Error("tfjs save handler was not called");
-  return files;
+  return { ...files, optimizer: await optimizerState(model) };
 }
 
 /** tfjs 4 may hand weights over as several buffers; the store writes one weights.bin. */

@@ -83,6 +83,9 @@ export class ModelStore {
       await writeDurably(join(tmp, "model.json"), JSON.stringify(modelJson(model.files)));
       await writeDurably(join(tmp, "weights.bin"), new Uint8Array(model.files.weightData));
       await writeDurably(join(tmp, "scaler.json"), JSON.stringify(model.scalers));
+      if (model.files.optimizer) {
+        await writeDurably(join(tmp, "optimizer.json"), JSON.stringify(model.files.optimizer));
+      }
       await writeDurably(join(tmp, "meta.json"), JSON.stringify(meta, null, 2));
       // LIMITATION: the parent directory is not fsynced after the rename, so a power cut
       // right after it may lose the new version (never corrupt it); the pointer then still
@@ -152,6 +155,7 @@ export class ModelStore {
         modelTopology: modelJson.modelTopology,
         weightSpecs,
         weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length),
+        optimizer: await readOptimizer(folder),
       },
       scalers: {
         features: scalerFromJson(scalerData?.features),
@@ -187,6 +191,16 @@ export class ModelStore {
 
 function versionNumber(version: string): number {
   return Number(VERSION_RE.exec(version)?.[1] ?? Number.NaN);
+}
+
+/** A version saved without optimizer state (or with a damaged one) warm-starts weights only. */
+async function readOptimizer(folder: string): Promise<ModelFiles["optimizer"]> {
+  try {
+    const state = JSON.parse(await readFile(join(folder, "optimizer.json"), "utf8"));
+    return Array.isArray(state) ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The same layout tfjs writes for file:// saves, so the files load with stock tools. */

@@ -9,7 +9,12 @@ export interface ModelFiles {
   modelTopology: object;
   weightSpecs: WeightSpec[];
   weightData: ArrayBuffer;
+  /** The optimizer's state after training (Adam's step count and moments), for warm starts. */
+  optimizer?: OptimizerState;
 }
+
+/** tfjs optimizer weights in order, as plain numbers: tiny for the models trained here. */
+export type OptimizerState = Array<{ name: string; shape: number[]; values: number[] }>;
 
 export interface WeightSpec {
   name: string;

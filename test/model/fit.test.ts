@@ -66,3 +66,33 @@ describe("trainModel", () => {
     expect(unscaleValue(result.scalers.target, out as number)).toBeCloseTo(36, 0);
   });
 });
+
+describe("warm start", () => {
+  it("continues the champion's optimizer: its step count and moments carry over", async () => {
+    const runtime = await initBackend();
+    const model = learningSchema.parse({
+      target: "y",
+      model: { kind: "linear", epochs: 5, batchSize: 32, learningRate: 0.05 },
+    }).model;
+    const { x, y } = linearData(400);
+    const base = { x, y, features: ["a", "b"], model, holdoutFraction: 0.2 };
+    const before = runtime.tf.memory().numTensors;
+
+    const first = await trainModel(runtime, base);
+    // Adam: the step count, then a first and a second moment for the kernel and the bias.
+    const state = first.files.optimizer ?? [];
+    expect(state.map((w) => w.name)).toHaveLength(5);
+    const steps = state.find((w) => w.name === "iter")?.values[0] ?? 0;
+    expect(steps).toBe(5 * Math.ceil(320 / 32));
+
+    const champion = { files: first.files, scalers: first.scalers, model, columns: ["a", "b"] };
+    const second = await trainModel(runtime, { ...base, champion, warmStart: true });
+    expect(second.warmStarted).toBe(true);
+    const next = second.files.optimizer?.find((w) => w.name === "iter")?.values[0];
+    expect(next).toBe(2 * steps);
+
+    const cold = await trainModel(runtime, { ...base, champion, warmStart: false });
+    expect(cold.files.optimizer?.find((w) => w.name === "iter")?.values[0]).toBe(steps);
+    expect(runtime.tf.memory().numTensors).toBe(before);
+  });
+});

@@ -56,6 +56,19 @@ describe("ModelStore", () => {
     expect(files.sort()).toEqual(["meta.json", "model.json", "scaler.json", "weights.bin"]);
   });
 
+  it("keeps the optimizer state beside the weights, for warm starts", async () => {
+    const model = newModel(1);
+    const optimizer = [
+      { name: "iter", shape: [], values: [40] },
+      { name: "dense/kernel/m", shape: [2, 1], values: [0.5, -0.25] },
+    ];
+    await store.save({ ...model, files: { ...model.files, optimizer } });
+    expect((await store.load("v000001")).files.optimizer).toEqual(optimizer);
+    // A version without one (saved before, or by hand) loads with none.
+    await store.save(newModel(2));
+    expect((await store.load("v000002")).files.optimizer).toBeUndefined();
+  });
+
   it("has no current model until one is set", async () => {
     expect(await store.current()).toBeUndefined();
     expect(await store.loadCurrent()).toBeUndefined();
