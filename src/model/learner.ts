@@ -9,6 +9,7 @@ import type { EventSink } from "../core/events.js";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { HistorySource, LatestSource, Prediction, RecentSource } from "../core/series.js";
+import { type CounterState, loadCounterState, saveCounterState } from "../preprocess/counter.js";
 import { buildDataset, datasetTags, inferenceSpan } from "../preprocess/dataset.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
 import type { AlarmSpanSource } from "./alarm-spans.js";
@@ -22,6 +23,7 @@ import {
   ModelRefusedError,
   modelTags,
 } from "./champion.js";
+import { CounterMemory } from "./counter-memory.js";
 import { DriftWatch } from "./drift-watch.js";
 import { ModelStore, type StoredModel } from "./model-store.js";
 import { loadNetwork, predictRows } from "./network.js";
@@ -71,6 +73,7 @@ export class Learner implements Component {
   private stopping = false;
   private trainTimer: NodeJS.Timeout | undefined;
   private predictTimer: NodeJS.Timeout | undefined;
+  private counters: CounterMemory | undefined;
   private nextTrainMono = 0;
   private backoffUntilMono = 0;
   private retrainReason: string | undefined;
@@ -87,6 +90,8 @@ export class Learner implements Component {
     logger.info({ backend: this.runtime.backend }, "tensorflow backend ready");
 
     this.store = new ModelStore(modelDir, logger);
+    this.counters = new CounterMemory(modelDir, logger);
+    await this.counters.start();
     this.trainingSet = new TrainingSet({ config, features, history, alarmSpans, logger });
     this.drift = new DriftWatch(config, () => this.champion?.meta.version, this.options);
     this.drift.onDrift = () => this.requestRetrain("drift");
@@ -106,6 +111,7 @@ export class Learner implements Component {
     this.stopping = true;
     clearTimeout(this.trainTimer);
     clearInterval(this.predictTimer);
+    await this.counters?.stop();
     await this.trainer?.stop();
     this.trainer = undefined;
     this.champion?.network.dispose();
@@ -157,7 +163,10 @@ export class Learner implements Component {
     const span = inferenceSpan(config, clock.now());
     const tags = datasetTags(config, features);
     const series = recent?.recent(tags, span.fromTs) ?? new Map();
-    const dataset = buildDataset(series, config, features, {}, { untilTs: span.untilTs });
+    const dataset = buildDataset(series, config, features, this.counters?.state ?? {}, {
+      untilTs: span.untilTs,
+    });
+    if (this.counters) this.counters.state = dataset.counterState;
     // Target values of recent cells, for the drift watch: a formula target exists only here.
     this.drift?.actuals(dataset.ts, dataset.y);
     const row = dataset.X.at(-1);
