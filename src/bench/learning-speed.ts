@@ -7,7 +7,7 @@ import { connectionSchema, type ModelConfig } from "../config/schema.js";
 import { systemClock } from "../core/clock.js";
 import { silentLogger } from "../core/logger.js";
 import type { TfRuntime } from "../model/backend.js";
-import { loadNetwork, predictRows } from "../model/network.js";
+import { denseForward, loadNetwork, predictRows } from "../model/network.js";
 import { Trainer } from "../model/trainer.js";
 import type { TrainResult } from "../model/types.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
@@ -132,6 +132,10 @@ async function predictLatency(
   window: { x: number[][]; y: number[] },
 ): Promise<{ predictP99Ms: number; dotP99Ms: number }> {
   const network = await loadNetwork(runtime.tf, trained.files);
+  // The learner's way: the dense stack as plain arithmetic, else tfjs.
+  const forward =
+    denseForward(network) ??
+    ((row: number[]) => predictRows(runtime.tf, network, [row])[0] as number);
   const { features, target } = trained.scalers;
   const line = fitOls(window.x, window.y);
   const model: number[] = [];
@@ -141,8 +145,7 @@ async function predictLatency(
     for (let i = 0; i < PREDICTIONS + 100; i++) {
       const row = window.x[i % window.x.length] as number[];
       const t0 = performance.now();
-      const [scaled] = predictRows(runtime.tf, network, [scaleRow(features, row)]);
-      sink += unscaleValue(target, scaled as number);
+      sink += unscaleValue(target, forward(scaleRow(features, row)));
       const t1 = performance.now();
       sink += predictLinear(line, row);
       const t2 = performance.now();

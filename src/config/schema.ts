@@ -263,6 +263,11 @@ export const modelSchema = z.strictObject({
   hiddenUnits: z.array(z.number().int().min(1).max(256)).default([16]),
   epochs: z.number().int().min(1).default(100),
   batchSize: z.number().int().min(1).default(64),
+  /**
+   * Caps the gradient steps of one run: on a large window fewer epochs reach the same error,
+   * and a gateway's CPU is shared with polling.
+   */
+  maxSteps: z.number().int().min(1).default(3000),
   learningRate: z.number().positive().default(0.01),
   l2: z.number().min(0).default(0),
 });

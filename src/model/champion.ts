@@ -11,6 +11,8 @@ import type { ChampionInput, ModelFiles, Scalers } from "./types.js";
 export interface Champion {
   meta: ModelMeta;
   network: LayersModel;
+  /** The network as plain arithmetic, when it is a dense stack (see denseForward). */
+  forward?: (row: number[]) => number;
   scalers: Scalers;
   files: ModelFiles;
 }

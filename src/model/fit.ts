@@ -162,7 +162,7 @@ async function fitScaled(
   );
   try {
     await model.fit(xs, ys, {
-      epochs: config.epochs,
+      epochs: epochsFor(split.xTrain.length, config),
       batchSize: config.batchSize,
       shuffle: true,
       verbose: 0,
@@ -170,6 +170,12 @@ async function fitScaled(
   } finally {
     tf.dispose([xs, ys]);
   }
+}
+
+/** The configured epochs, fewer when they would exceed maxSteps gradient steps. */
+export function epochsFor(rows: number, config: ModelConfig): number {
+  const batches = Math.max(1, Math.ceil(rows / config.batchSize));
+  return Math.max(1, Math.min(config.epochs, Math.floor(config.maxSteps / batches)));
 }
 
 async function measureChampion(

@@ -26,7 +26,7 @@ import {
 import { CounterMemory } from "./counter-memory.js";
 import { DriftWatch } from "./drift-watch.js";
 import { ModelStore, type StoredModel } from "./model-store.js";
-import { loadNetwork, predictRows } from "./network.js";
+import { denseForward, loadNetwork, predictRows } from "./network.js";
 import { judgeChallenger } from "./promotion.js";
 import { type PromotionContext, recordPromotion, recordRejection } from "./records.js";
 import { Trainer } from "./trainer.js";
@@ -144,7 +144,9 @@ export class Learner implements Component {
     if (!input) return undefined;
 
     const scaled = scaleRow(champion.scalers.features, input.row);
-    const [out] = predictRows(runtime.tf, champion.network, [scaled]);
+    const out = champion.forward
+      ? champion.forward(scaled)
+      : predictRows(runtime.tf, champion.network, [scaled])[0];
     const value = unscaleValue(champion.scalers.target, out ?? Number.NaN);
     if (!Number.isFinite(value)) return undefined;
     const band = champion.meta.band;
@@ -323,7 +325,8 @@ export class Learner implements Component {
     const version = await store.save({ files: result.files, scalers: result.scalers, meta });
     await store.setCurrent(version);
     const { files, scalers } = result;
-    this.swapChampion({ meta: { ...meta, version }, network, scalers, files });
+    const forward = denseForward(network);
+    this.swapChampion({ meta: { ...meta, version }, network, forward, scalers, files });
     await store.prune(config.keepVersions);
     recordPromotion(this.options, context, version);
   }
@@ -380,7 +383,8 @@ export class Learner implements Component {
       throw new ModelRefusedError(meta.version, why);
     }
     const network = await loadNetwork((this.runtime as TfRuntime).tf, stored.files);
-    return { meta, network, scalers: stored.scalers, files: stored.files };
+    const forward = denseForward(network);
+    return { meta, network, forward, scalers: stored.scalers, files: stored.files };
   }
 
   private swapChampion(next: Champion): void {

@@ -29,3 +29,30 @@ export function predictRows(tf: Tf, model: LayersModel, rows: number[][]): numbe
     out.dispose();
   }
 }
+
+type Activation = (v: number) => number;
+const ACTIVATIONS: Record<string, Activation> = { linear: (v) => v, relu: (v) => (v > 0 ? v : 0) };
+
+/**
+ * The network as plain arithmetic, for predicting one row on the main thread every grid
+ * step: a dense stack this small costs microseconds in JavaScript, while a tfjs call costs
+ * a millisecond of tensor bookkeeping. Undefined for a network that is not a stack of dense
+ * layers with linear or relu activations; predictRows then serves.
+ */
+export function denseForward(model: LayersModel): ((row: number[]) => number) | undefined {
+  const layers: Array<{ kernel: number[][]; bias: number[]; act: Activation }> = [];
+  for (const layer of model.layers) {
+    const act = ACTIVATIONS[String(layer.getConfig().activation ?? "linear")];
+    const weights = layer.getWeights();
+    if (layer.getClassName() !== "Dense" || !act || weights.length !== 2) return undefined;
+    const [kernel, bias] = weights.map((w) => w.arraySync());
+    layers.push({ kernel: kernel as number[][], bias: bias as number[], act });
+  }
+  return (row) => {
+    let v = row;
+    for (const { kernel, bias, act } of layers) {
+      v = bias.map((b, j) => act(v.reduce((sum, x, i) => sum + x * (kernel[i]?.[j] ?? 0), b)));
+    }
+    return v[0] ?? Number.NaN;
+  };
+}

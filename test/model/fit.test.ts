@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { learningSchema } from "../../src/config/schema.js";
 import { initBackend } from "../../src/model/backend.js";
-import { splitChronological, trainModel } from "../../src/model/fit.js";
-import { loadNetwork, predictRows } from "../../src/model/network.js";
+import { epochsFor, splitChronological, trainModel } from "../../src/model/fit.js";
+import { denseForward, loadNetwork, predictRows } from "../../src/model/network.js";
 import { scaleRow, unscaleValue } from "../../src/preprocess/scaler.js";
 
 /** y = 3a - 2b + 50 with a little deterministic noise. */
@@ -94,5 +94,43 @@ describe("warm start", () => {
     const cold = await trainModel(runtime, { ...base, champion, warmStart: false });
     expect(cold.files.optimizer?.find((w) => w.name === "iter")?.values[0]).toBe(steps);
     expect(runtime.tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe("epochsFor", () => {
+  const model = (epochs: number, batchSize: number, maxSteps: number) =>
+    learningSchema.parse({ target: "y", model: { epochs, batchSize, maxSteps } }).model;
+
+  it("keeps the configured epochs on small windows and caps the steps on large ones", () => {
+    expect(epochsFor(1200, model(100, 64, 3000))).toBe(100); // 19 batches: 1,900 steps
+    expect(epochsFor(8000, model(100, 64, 3000))).toBe(24); // 125 batches: 3,000 steps
+    expect(epochsFor(1_000_000, model(100, 64, 3000))).toBe(1); // never none
+  });
+});
+
+describe("denseForward", () => {
+  it("predicts what tfjs predicts, for linear and MLP networks", async () => {
+    const runtime = await initBackend();
+    const { x, y } = linearData(200);
+    for (const kind of ["linear", "mlp"] as const) {
+      const model = learningSchema.parse({
+        target: "y",
+        model: { kind, hiddenUnits: [8, 4], epochs: 3 },
+      }).model;
+      const result = await trainModel(runtime, {
+        x,
+        y,
+        features: ["a", "b"],
+        model,
+        holdoutFraction: 0.2,
+      });
+      const network = await loadNetwork(runtime.tf, result.files);
+      const forward = denseForward(network);
+      expect(forward).toBeDefined();
+      const rows = x.slice(0, 20).map((r) => scaleRow(result.scalers.features, r));
+      const expected = predictRows(runtime.tf, network, rows);
+      rows.forEach((row, i) => expect(forward?.(row)).toBeCloseTo(expected[i] as number, 4));
+      network.dispose();
+    }
   });
 });
