@@ -15,6 +15,8 @@ export const LINEAR_MODEL: ModelConfig = modelSchema.parse({
   epochs: 40,
   batchSize: 64,
   learningRate: 0.02,
+  // The accuracy protocol trains every epoch asked for; the daemon caps its steps instead.
+  maxSteps: 1_000_000,
 });
 
 /**
@@ -28,6 +30,7 @@ export const BENCH_MLP: ModelConfig = modelSchema.parse({
   epochs: 100,
   batchSize: 128,
   learningRate: 0.01,
+  maxSteps: 1_000_000,
 });
 
 export interface Fitted {

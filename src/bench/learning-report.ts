@@ -140,7 +140,8 @@ async function streamTable(runtime: TfRuntime, data: Regression): Promise<void> 
 }
 
 function describe(m: ModelConfig): string {
-  return `${m.epochs} epochs, batch ${m.batchSize}, lr ${m.learningRate}`;
+  const cap = m.maxSteps < 1_000_000 ? `, at most ${m.maxSteps} steps` : "";
+  return `${m.epochs} epochs, batch ${m.batchSize}, lr ${m.learningRate}${cap}`;
 }
 
 async function skabTables(anomalyFree: string, valveDir: string): Promise<void> {

@@ -1,0 +1,89 @@
+// The real daemon on a state directory that fills up: polling goes on, readings wait in
+// memory, the built-in bufferFault rule lights its lamp, and when space returns the store
+// writes everything it held — the stored poll timestamps show no gap — and the lamp goes out.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { deriveConfig } from "../support/config.js";
+import { requireOrSkip } from "../support/data.js";
+import { TmpfsMount } from "../support/mount.js";
+import { freePort } from "../support/ports.js";
+import { type Proc, startPlantgate } from "../support/process.js";
+
+const POLL_MS = 20;
+/** Poll gaps may exceed the interval by this much on a loaded two-core machine. */
+const SCHEDULING_TOLERANCE_MS = 150;
+
+const probe = new TmpfsMount();
+const ready = requireOrSkip(probe.mount(64));
+probe.unmount();
+
+describe.runIf(ready)("a full disk under the running daemon", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pg-full-"));
+  const mnt = new TmpfsMount();
+  let gate: Proc | undefined;
+
+  afterAll(async () => {
+    await gate?.stop(2000);
+    mnt.unmount();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps polling, raises bufferFault, and writes everything once space returns", async () => {
+    expect(mnt.mount(6 * 1024)).toBeUndefined();
+    const port = String(await freePort());
+    const config = deriveConfig("simulator.yaml", { PLANTGATE_SIM_PORT: port }, dir, (doc) => {
+      doc.gateway.stateDir = mnt.dir;
+      doc.log.statusIntervalMs = 0;
+      doc.learning = undefined;
+      doc.alerts.rules = [];
+      // The lamp's state file lives off the full disk, so the test can read it.
+      doc.outputs = {
+        driver: "virtual",
+        stateFile: join(dir, "outputs.json"),
+        lines: [{ name: "faultLamp", gpio: 24, activeOn: ["alarm"], rule: "bufferFault" }],
+      };
+      doc.simulator.stepMs = 10;
+      doc.connections[0].devices[0].groups[0].pollIntervalMs = POLL_MS;
+      doc.store.flushIntervalMs = 200;
+    });
+    gate = startPlantgate(["run", "--config", config]);
+    await gate.waitFor((l) => l.msg === "started", 20_000);
+    await new Promise((r) => setTimeout(r, 1500)); // the lamp starts at its safe level, off
+    expect(gate.find("output changed")).toEqual([]);
+
+    const filler = join(mnt.dir, "filler");
+    expect(() => writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024))).toThrow(/ENOSPC/);
+    const full = await gate.waitFor((l) => l.msg === "store cannot write", 20_000);
+    await gate.waitFor((l) => l.msg === "output changed" && l.value === 1, 10_000, "lamp on");
+    await new Promise((r) => setTimeout(r, 2000)); // polling goes on while the disk is full
+
+    rmSync(filler);
+    const back = await gate.waitFor((l) => l.msg === "store writing again", 20_000);
+    const lampOff = (l: { msg?: string; value?: unknown; time?: string }) =>
+      l.msg === "output changed" && l.value === 0 && String(l.time) > String(back.time);
+    await gate.waitFor(lampOff, 10_000, "lamp off again");
+    expect(await gate.stop()).toBe(0);
+    gate = undefined;
+
+    const db = new Database(join(mnt.dir, "plantgate.db"), { readonly: true });
+    const ts = db
+      .prepare(
+        `SELECT r.ts FROM readings r JOIN tags t ON t.id = r.tag_id
+         WHERE t.name = 'line.temperature' ORDER BY r.ts`,
+      )
+      .pluck()
+      .all() as number[];
+    db.close();
+    const fullAt = Date.parse(String(full.time));
+    const backAt = Date.parse(String(back.time));
+    const during = ts.filter((t) => t > fullAt && t < backAt);
+    const worstGap = Math.max(...ts.slice(1).map((t, i) => t - (ts[i] as number)));
+    console.log(`${during.length} polls stored from the full-disk spell; worst gap ${worstGap} ms`);
+    expect(during.length).toBeGreaterThan(2000 / POLL_MS / 2);
+    expect(worstGap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
+  }, 90_000);
+});
