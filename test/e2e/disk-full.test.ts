@@ -57,7 +57,7 @@ describe.runIf(ready)("a full disk under the running daemon", () => {
 
     const filler = join(mnt.dir, "filler");
     expect(() => writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024))).toThrow(/ENOSPC/);
-    const full = await gate.waitFor((l) => l.msg === "store cannot write", 20_000);
+    const full = await gate.waitFor((l) => String(l.msg).startsWith("store cannot write"), 20_000);
     await gate.waitFor((l) => l.msg === "output changed" && l.value === 1, 10_000, "lamp on");
     await new Promise((r) => setTimeout(r, 2000)); // polling goes on while the disk is full
 
