@@ -105,28 +105,8 @@ export function mean(values: readonly number[]): number {
   return values.reduce((s, v) => s + v, 0) / values.length;
 }
 
-/** Linear-interpolated quantile, q in [0, 1]. */
-export function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const frac = pos - lo;
-  return (sorted[lo] as number) * (1 - frac) + (sorted[hi] as number) * frac;
-}
-
-/** mulberry32: a small seeded generator, so every run splits the rows the same way. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "../core/random.js";
+export { quantile } from "../model/holdout.js";
 
 /** A Fisher–Yates permutation of 0..n-1. */
 export function shuffledIndices(n: number, random: () => number): number[] {

@@ -86,8 +86,14 @@ export class ClockMonitor implements Component {
 
   private checkSync(): void {
     const file = this.config.syncedFile;
-    if (!file) return this.markSynced("trusted by config");
-    if (this.fileExists(file)) return this.markSynced(`${file} present`);
+    if (!file) {
+      this.markSynced("trusted by config");
+      return;
+    }
+    if (this.fileExists(file)) {
+      this.markSynced(`${file} present`);
+      return;
+    }
     // Without timesyncd there is no flag to wait for: say so once, and trust the clock.
     if (!this.fileExists(dirname(file))) {
       this.logger.warn(

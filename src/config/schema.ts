@@ -232,7 +232,10 @@ export const storeSchema = z.strictObject({
   retention: z
     .strictObject({
       /** Readings older than this are deleted (oldest first); 0 keeps them forever. */
-      maxAgeHours: z.number().min(0).default(24 * 30),
+      maxAgeHours: z
+        .number()
+        .min(0)
+        .default(24 * 30),
       /** The database is kept under this size, oldest readings first. */
       maxSizeMb: z.number().positive().default(1024),
       /**
@@ -368,7 +371,11 @@ export const learningSchema = z
   .superRefine((l, ctx) => {
     l.preprocessing.forEach((p, i) => {
       if (p.min !== undefined && p.max !== undefined && p.min >= p.max) {
-        ctx.addIssue({ code: "custom", path: ["preprocessing", i, "max"], message: "max must exceed min" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["preprocessing", i, "max"],
+          message: "max must exceed min",
+        });
       }
     });
   });

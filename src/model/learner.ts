@@ -9,7 +9,6 @@ import type { EventSink } from "../core/events.js";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { HistorySource, LatestSource, Prediction, RecentSource } from "../core/series.js";
-import { type CounterState, loadCounterState, saveCounterState } from "../preprocess/counter.js";
 import { buildDataset, datasetTags, inferenceSpan } from "../preprocess/dataset.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
 import type { AlarmSpanSource } from "./alarm-spans.js";

@@ -31,7 +31,7 @@ export function predictRows(tf: Tf, model: LayersModel, rows: number[][]): numbe
 }
 
 type Activation = (v: number) => number;
-const ACTIVATIONS: Record<string, Activation> = { linear: (v) => v, relu: (v) => (v > 0 ? v : 0) };
+const ACTIVATIONS: Record<string, Activation> = { linear: (v) => v, relu: (v) => Math.max(v, 0) };
 
 /**
  * The network as plain arithmetic, for predicting one row on the main thread every grid

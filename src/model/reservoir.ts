@@ -2,6 +2,8 @@
 // regime the plant was in weeks ago (winter, another product) still weighs in training
 // after the window has moved past it. Seeded, so a run can be reproduced.
 
+import { seededRandom } from "../core/random.js";
+
 export interface SampleRow {
   ts: number;
   x: number[];
@@ -11,13 +13,13 @@ export interface SampleRow {
 export class Reservoir {
   private rows: SampleRow[] = [];
   private seen = 0;
-  private state: number;
+  private readonly random: () => number;
 
   constructor(
     private readonly capacity: number,
     seed = 0x9e3779b9,
   ) {
-    this.state = seed >>> 0;
+    this.random = seededRandom(seed);
   }
 
   /** Rows offered so far. */
@@ -45,14 +47,5 @@ export class Reservoir {
   clear(): void {
     this.rows = [];
     this.seen = 0;
-  }
-
-  /** mulberry32: small, fast, and good enough to pick rows. */
-  private random(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }

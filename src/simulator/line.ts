@@ -3,6 +3,8 @@
 // computed from the inputs plus noise, falls with them. Seeded: the same seed and step
 // give the same values.
 
+import { seededRandom } from "../core/random.js";
+
 export interface LineState {
   step: number;
   temperature: number;
@@ -21,18 +23,6 @@ export interface EpisodePlan {
   firstEpisodeAfterMs: number;
   episodeEveryMs: number;
   episodeDurationMs: number;
-}
-
-/** mulberry32: a small, fast, seedable generator. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Episode intensity at a time since start: ramp up, hold, ramp down. */
@@ -60,7 +50,7 @@ export class SimulatedLine {
     seed: number,
     private readonly plan: EpisodePlan,
   ) {
-    this.random = mulberry32(seed);
+    this.random = seededRandom(seed);
     this.state = this.compute(0, 0);
   }
 

@@ -1,0 +1,14 @@
+// One seeded generator for everything that must repeat from a seed: the simulated line,
+// the reservoir sample of training rows, the bench's data splits.
+
+/** mulberry32: small, fast, and good enough to simulate and to sample; floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
