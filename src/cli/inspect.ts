@@ -1,7 +1,7 @@
 // Commands that inspect without running the daemon: check-config, schema, status.
 
 import { join } from "node:path";
-import { loadConfig } from "../config/load.js";
+import { configWarnings, loadConfig } from "../config/load.js";
 import { configJsonSchema } from "../config/schema.js";
 import { controlRequest, SOCKET_NAME } from "../control/channel.js";
 import { reportConfigError } from "./errors.js";
@@ -22,6 +22,7 @@ export function checkConfigCommand(opts: { config: string }): void {
     `${opts.config}: ok (${config.connections.length} connection(s), ` +
       `${devices.length} device(s), ${tags.length} tag(s))\n`,
   );
+  for (const w of configWarnings(config)) process.stdout.write(`warning: ${w}\n`);
 }
 
 export function schemaCommand(): void {

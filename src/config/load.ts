@@ -180,6 +180,30 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   return parseConfig(doc, file, process.cwd());
 }
 
+/**
+ * Settings that are valid but probably not what was meant. The daemon logs them at start and
+ * check-config prints them.
+ */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  config.connections.forEach((conn, c) => {
+    conn.devices.forEach((dev, d) => {
+      const timeout = dev.timeoutMs ?? conn.timeoutMs;
+      for (const group of dev.groups) {
+        if (timeout < group.pollIntervalMs) continue;
+        // A unit that stops answering holds the shared queue for a whole timeout: with the
+        // timeout at or above the poll interval, its neighbours' polls overrun.
+        warnings.push(
+          `connections.${c}.devices.${d}: timeout ${timeout} ms is not below group ` +
+            `"${group.name}"'s poll interval ${group.pollIntervalMs} ms: a dead unit on ` +
+            `this connection would delay the others' polls by more than one interval`,
+        );
+      }
+    });
+  });
+  return warnings;
+}
+
 /** Every tag of the config, `device.tag` → its config, in definition order. */
 export function listTags(config: Config) {
   const out = new Map<string, { device: string; unit?: string; type: string }>();

@@ -121,7 +121,8 @@ export const reconnectSchema = z.strictObject({
 
 const connectionCommon = {
   name,
-  timeoutMs: z.number().int().min(1).default(1000),
+  /** Keep it below the poll intervals: a dead unit holds the shared queue this long. */
+  timeoutMs: z.number().int().min(1).default(500),
   reconnect: reconnectSchema.prefault({}),
   devices: z.array(deviceSchema).min(1),
 };

@@ -6,7 +6,7 @@ import { isAbsolute, join } from "node:path";
 import { AlertEngine } from "../alerts/engine.js";
 import { BUFFER_FAULT_SIGNAL, SYSTEM_RULES } from "../alerts/system-rules.js";
 import { ClockMonitor } from "../clock/clock-monitor.js";
-import { listTags } from "../config/load.js";
+import { configWarnings, listTags } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { ControlServer, SOCKET_NAME } from "../control/channel.js";
 import type { Clock } from "../core/clock.js";
@@ -69,6 +69,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { config, logger } = this;
     logger.info({ gateway: config.gateway.name, stateDir: config.gateway.stateDir }, "starting");
+    for (const warning of configWarnings(config)) logger.warn({ warning }, "config warning");
     try {
       await this.startParts();
     } catch (err) {

@@ -38,7 +38,7 @@ describe("config", () => {
     const c = loadConfig(write(minimal), {});
     const conn = c.connections[0];
     expect(conn?.port).toBe(502);
-    expect(conn?.timeoutMs).toBe(1000);
+    expect(conn?.timeoutMs).toBe(500);
     const tag = conn?.devices[0]?.groups[0]?.tags[0];
     expect(tag).toMatchObject({
       table: "holdingRegister",
@@ -106,5 +106,20 @@ alerts:
     expect(Object.keys(schema.properties)).toEqual(
       expect.arrayContaining(["connections", "store", "learning", "alerts", "outputs"]),
     );
+  });
+});
+
+describe("config warnings", () => {
+  it("warns when a timeout is not below the poll interval", async () => {
+    const { configWarnings } = await import("../../src/config/load.js");
+    const ok = loadConfig(write(minimal), {});
+    expect(configWarnings(ok)).toEqual([]);
+    const slow = loadConfig(
+      write(minimal.replace("host: 10.0.0.5", "host: 10.0.0.5\n    timeoutMs: 1500")),
+      {},
+    );
+    expect(configWarnings(slow)).toEqual([
+      expect.stringMatching(/timeout 1500 ms is not below .* 1000 ms/),
+    ]);
   });
 });
