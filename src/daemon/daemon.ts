@@ -7,7 +7,7 @@ import { AlertEngine } from "../alerts/engine.js";
 import { BUFFER_FAULT_SIGNAL, SYSTEM_RULES } from "../alerts/system-rules.js";
 import { ClockMonitor } from "../clock/clock-monitor.js";
 import { configWarnings, listTags } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import type { Config, LearningConfig } from "../config/schema.js";
 import { ControlServer, SOCKET_NAME } from "../control/channel.js";
 import type { Clock } from "../core/clock.js";
 import type { Component, Health } from "../core/lifecycle.js";
@@ -113,83 +113,93 @@ export class Daemon {
   }
 
   private async startParts(): Promise<void> {
-    const { config, logger, clock } = this;
-    const child = (component: string) => logger.child({ component });
+    const store = await this.startBuffer();
+    await this.startOutputs(store);
+    if (this.config.learning) await this.startLearning(this.config.learning, store);
+    await this.startSources(store);
+    await this.startControl();
+  }
 
+  private child(component: string): Logger {
+    return this.logger.child({ component });
+  }
+
+  /** The buffer first, so every later part can record events; the clock watch beside it. */
+  private async startBuffer(): Promise<Store> {
+    const { config, clock } = this;
     const store = new Store({
       path: statePath(config, config.store.path),
       config: config.store,
       tags: [...listTags(config)].map(([name, t]) => ({ name, ...t })),
       clock,
-      logger: child("store"),
+      logger: this.child("store"),
     });
     this.store = store;
     await this.run(store);
-    await this.run(new ClockMonitor(config.clock, clock, store, store, child("clock")));
-
+    await this.run(new ClockMonitor(config.clock, clock, store, store, this.child("clock")));
     if (config.simulator.enabled) {
-      await this.run(new SimulatorServer(config.simulator, child("simulator")));
+      await this.run(new SimulatorServer(config.simulator, this.child("simulator")));
     }
+    return store;
+  }
 
-    const outputs = new Outputs(
-      config.outputs.lines,
-      await chooseGpioDriver(config, child("gpio")),
-      child("outputs"),
-    );
+  /** Outputs at their safe level, and the rules that drive them. */
+  private async startOutputs(store: Store): Promise<Outputs> {
+    const { config, clock } = this;
+    const driver = await chooseGpioDriver(config, this.child("gpio"));
+    const outputs = new Outputs(config.outputs.lines, driver, this.child("outputs"));
     await this.run(outputs);
     this.alerts = new AlertEngine({
       rules: [...config.alerts.rules, ...SYSTEM_RULES],
       clock,
-      logger: child("alerts"),
+      logger: this.child("alerts"),
       events: store,
       onChange: (states) => outputs.apply(states),
     });
+    return outputs;
+  }
 
-    if (config.learning) {
-      this.learner = new Learner({
-        config: config.learning,
-        features: featureTags(config),
-        modelDir: join(config.gateway.stateDir, "models"),
-        history: store,
-        latest: this.latest,
-        recent: this.latest,
-        alarmSpans: new StoreAlarmSpans(statePath(config, config.store.path)),
-        onPrediction: (p) => this.onPrediction(p),
-        clock,
-        logger: child("learner"),
-        events: store,
-      });
-      await this.run(this.learner);
-    }
+  private async startLearning(learning: LearningConfig, store: Store): Promise<void> {
+    const { config } = this;
+    this.learner = new Learner({
+      config: learning,
+      features: featureTags(config),
+      modelDir: join(config.gateway.stateDir, "models"),
+      history: store,
+      latest: this.latest,
+      recent: this.latest,
+      alarmSpans: new StoreAlarmSpans(statePath(config, config.store.path)),
+      onPrediction: (p) => this.onPrediction(p),
+      clock: this.clock,
+      logger: this.child("learner"),
+      events: store,
+    });
+    await this.run(this.learner);
+  }
 
+  /** Modbus connections (transport, then poller) and serial sensors, all into one sink. */
+  private async startSources(store: Store): Promise<void> {
+    const { config, clock, logger } = this;
     const sink = this.readingSink();
     for (const connection of config.connections) {
-      const { transport, poller } = createModbusSource(connection, {
-        sink,
-        events: store,
-        clock,
-        logger,
-      });
+      const deps = { sink, events: store, clock, logger };
+      const { transport, poller } = createModbusSource(connection, deps);
       await this.run(transport);
       await this.run(poller);
       this.pollers.push(poller);
     }
-
     for (const sensorConfig of config.sensors) {
+      const logger = this.child("sensor");
       await this.run(
-        new SerialSensor({
-          config: sensorConfig,
-          sink,
-          events: store,
-          clock,
-          logger: child("sensor"),
-        }),
+        new SerialSensor({ config: sensorConfig, sink, events: store, clock, logger }),
       );
     }
+  }
 
+  private async startControl(): Promise<void> {
     await this.run(
       new ControlServer(
-        join(config.gateway.stateDir, SOCKET_NAME),
+        join(this.config.gateway.stateDir, SOCKET_NAME),
         {
           status: () => this.status(),
           // `plantgate models rollback` moved the pointer: load that version now.
@@ -198,7 +208,7 @@ export class Daemon {
             return this.learner.reload();
           },
         },
-        child("control"),
+        this.child("control"),
       ),
     );
   }
