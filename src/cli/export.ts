@@ -64,6 +64,7 @@ export async function exportCommand(opts: ExportOptions): Promise<void> {
     fail(`cannot write: ${err.message}`);
   });
   const out = opts.output ? createWriteStream(opts.output) : process.stdout;
+  out.on("error", (err: Error) => fail(`cannot write ${opts.output ?? "stdout"}: ${err.message}`));
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The plantgate command: `run` starts the daemon; the others help commission and inspect it.
 
+import { createRequire } from "node:module";
 import { Command, Option } from "commander";
 import { ORDERS, TABLES, TYPES } from "../config/schema.js";
 import { checkConfigCommand, schemaCommand, statusCommand } from "./inspect.js";
@@ -18,8 +19,11 @@ const modelsCommand = async (opts: { config: string; json?: boolean }) =>
 const rollbackCommand = async (version: string, _opts: object, cmd: Command) =>
   (await import("./models.js")).rollbackCommand(version, cmd.optsWithGlobals());
 
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
 const program = new Command()
   .name("plantgate")
+  .version(version)
   .description("Edge gateway: polls Modbus devices, buffers readings, learns, raises alarms")
   .showHelpAfterError();
 

@@ -116,7 +116,9 @@ export function connectionFromFlags(
   } else if (flags.host) {
     line = { type: flags.rtuOverTcp ? "rtuOverTcp" : "tcp", host: flags.host, port: flags.port };
   } else {
-    throw new UsageError("give --host HOST, --serial PATH, or --config FILE with --device NAME");
+    throw new UsageError(
+      "give --host HOST or --serial PATH (read also takes --config FILE with --device NAME)",
+    );
   }
   return validate(connectionSchema, withoutUndefined({ ...common, ...line }));
 }

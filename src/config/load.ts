@@ -7,6 +7,8 @@ import { isAbsolute, resolve } from "node:path";
 import { parseDocument, parse as parseYaml, visit } from "yaml";
 import type { z } from "zod";
 import { SYSTEM_RULES } from "../alerts/system-rules.js";
+import { parseFormula } from "../preprocess/formula.js";
+import { planReads } from "../sources/modbus/planner.js";
 import { type Config, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -66,6 +68,13 @@ export function crossCheck(config: Config): string[] {
       }
       devices.add(dev.name);
       for (const group of dev.groups) {
+        // The same planning the poller does at start: a tag past the address space or
+        // wider than the device's read cap is refused here, not by a restart loop later.
+        try {
+          planReads(group.tags, dev);
+        } catch (err) {
+          problems.push(`connections.${c}.devices.${d}: ${(err as Error).message}`);
+        }
         for (const tag of group.tags) {
           const full = `${dev.name}.${tag.name}`;
           if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
@@ -82,6 +91,13 @@ export function crossCheck(config: Config): string[] {
     }
     if (learning.formula && tags.has(learning.target)) {
       problems.push(`learning.target: with a formula, name the target apart from the tags`);
+    }
+    if (learning.formula) {
+      try {
+        parseFormula(learning.formula, tags);
+      } catch (err) {
+        problems.push(`learning.formula: ${(err as Error).message}`);
+      }
     }
     for (const [key, list] of [
       ["preprocessing", learning.preprocessing],

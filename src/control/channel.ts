@@ -2,8 +2,9 @@
 // state directory. One JSON request per line, one JSON response per line. Only local users
 // with access to the state directory can connect; the socket is created mode 0660.
 
-import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { dirname } from "node:path";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 
@@ -30,6 +31,13 @@ export class ControlServer implements Component {
   ) {}
 
   async start(): Promise<void> {
+    const dir = dirname(this.path);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`state directory ${dir} cannot be made: ${(err as Error).message}`);
+    }
+    if (!statSync(dir).isDirectory()) throw new Error(`state directory ${dir} is not a directory`);
     await this.removeStale();
     const server = createServer((sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
@@ -111,7 +119,10 @@ export function controlRequest(
     sock.on("connect", () => sock.write(`${JSON.stringify({ command, args })}\n`));
     sock.on("error", (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot reach plantgate at ${path}: ${err.message}`));
+      const code = (err as NodeJS.ErrnoException).code;
+      const notRunning = code === "ENOENT" || code === "ECONNREFUSED";
+      const why = notRunning ? "no plantgate is running with this state directory" : err.message;
+      reject(new Error(`cannot reach plantgate at ${path}: ${why}`));
     });
     sock.on("data", (chunk: string) => {
       buffered += chunk;

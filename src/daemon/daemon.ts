@@ -113,11 +113,13 @@ export class Daemon {
   }
 
   private async startParts(): Promise<void> {
+    // The control socket doubles as the state directory's lock: a second daemon on the same
+    // directory stops here, before it could touch the outputs or the buffer of the first.
+    await this.startControl();
     const store = await this.startBuffer();
     await this.startOutputs(store);
     if (this.config.learning) await this.startLearning(this.config.learning, store);
     await this.startSources(store);
-    await this.startControl();
   }
 
   private child(component: string): Logger {

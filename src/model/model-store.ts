@@ -64,8 +64,11 @@ export class ModelStore {
 
   /** Version folders on disk, oldest first. */
   async list(): Promise<string[]> {
-    await mkdir(this.dir, { recursive: true });
-    const names = await readdir(this.dir);
+    // Listing never creates the folder: `plantgate models` only reads.
+    const names = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [] as string[];
+      throw err;
+    });
     return names
       .filter((n) => VERSION_RE.test(n))
       .sort((a, b) => versionNumber(a) - versionNumber(b));
@@ -73,6 +76,7 @@ export class ModelStore {
 
   /** Writes a new version (not yet current) and returns its name. */
   async save(model: NewModel): Promise<string> {
+    await mkdir(this.dir, { recursive: true });
     const versions = await this.list();
     const last = versions.at(-1);
     const version = versionName(last ? versionNumber(last) + 1 : 1);

@@ -213,7 +213,7 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
     });
     const none = await cli("read", "-a", "0");
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/give --host HOST, --serial PATH/);
+    expect(none.stderr).toMatch(/give --host HOST or --serial PATH/);
     for (const x of [r, none]) expect(x.stderr).not.toMatch(NO_STACK);
   });
 

@@ -123,3 +123,27 @@ describe("config warnings", () => {
     ]);
   });
 });
+
+describe("checks that mirror what the daemon would refuse at start", () => {
+  it("refuses tags past the address space or wider than the read cap", () => {
+    const past = problems(minimal.replace("address: 3", "address: 65535, type: uint32"));
+    expect(past.join()).toMatch(/runs past 65535/);
+    const capped = problems(
+      minimal
+        .replace("      - name: press", "      - name: press\n        maxRegistersPerRead: 1")
+        .replace("address: 3", "address: 3, type: float32"),
+    );
+    expect(capped.join()).toMatch(/needs 2 registers/);
+  });
+
+  it("refuses a formula that does not parse or names an unknown tag", () => {
+    const withFormula = (f: string) =>
+      problems(
+        `${minimal}\nlearning: { target: press.rate, formula: "${f}", features: [press.speed] }\n`,
+      );
+    expect(withFormula("1 + * 2").join()).toMatch(/learning\.formula/);
+    expect(withFormula("rate(press.nosuch) * 60").join()).toMatch(/press\.nosuch/);
+    expect(withFormula("press.constructor").join()).toMatch(/learning\.formula/);
+    expect(withFormula("rate(press.speed) * 60")).toEqual([]);
+  });
+});
