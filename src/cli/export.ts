@@ -68,10 +68,21 @@ export async function exportCommand(opts: ExportOptions): Promise<void> {
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
-  bar?.start(exporter.count(query), 0);
-  const n = await exporter.write(query, opts.format as ExportFormat, out, (done) =>
-    bar?.update(done),
-  );
+  if (query.fromTs !== undefined && query.toTs !== undefined && query.fromTs >= query.toTs) {
+    fail("--from must be before --to");
+  }
+  for (const tag of exporter.unknownTags(query.tags)) {
+    process.stderr.write(`plantgate: warning: no tag "${tag}" in the buffer\n`);
+  }
+
+  let n: number;
+  try {
+    bar?.start(exporter.count(query), 0);
+    n = await exporter.write(query, opts.format as ExportFormat, out, (d) => bar?.update(d));
+  } catch (err) {
+    bar?.stop();
+    fail(`export failed: ${(err as Error).message}`);
+  }
   bar?.stop();
   exporter.close();
   if (out !== process.stdout) {

@@ -106,6 +106,12 @@ export class ReadingExport {
     this.db.defaultSafeIntegers(true);
   }
 
+  /** Asked-for tags the buffer has never seen: most likely a typo. */
+  unknownTags(tags: readonly string[] = []): string[] {
+    const known = this.db.prepare("SELECT 1 FROM tags WHERE name = ?").pluck();
+    return tags.filter((t) => known.get(t) === undefined);
+  }
+
   count(q: ExportQuery): number {
     const w = where(q);
     const row = this.db
