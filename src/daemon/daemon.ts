@@ -3,6 +3,7 @@
 // to their safe state, and the buffer is flushed last.
 
 import { isAbsolute, join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AlertEngine } from "../alerts/engine.js";
 import { BUFFER_FAULT_SIGNAL, SYSTEM_RULES } from "../alerts/system-rules.js";
 import { ClockMonitor } from "../clock/clock-monitor.js";
@@ -55,6 +56,8 @@ export class Daemon {
   private learner?: Learner;
   private readonly pollers: ModbusPoller[] = [];
   private statusTimer?: NodeJS.Timeout;
+  /** Event-loop stalls delay polls: the status line reports the worst since the last one. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
   private systemTimer?: NodeJS.Timeout;
   private predictions = 0;
 
@@ -76,6 +79,7 @@ export class Daemon {
       await this.stop();
       throw err;
     }
+    this.loopDelay.enable();
     this.startStatusLog();
     this.startSystemSignals();
     this.store?.event({
@@ -89,6 +93,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     clearInterval(this.statusTimer);
+    this.loopDelay.disable();
     clearInterval(this.systemTimer);
     this.store?.event({
       ts: this.clock.now(),
@@ -282,8 +287,11 @@ export class Daemon {
     this.statusTimer = setInterval(() => {
       const store = this.store?.health();
       const learner = this.learner?.health();
+      const loop = this.loopDelay;
       this.logger.info(
         {
+          eventLoopMaxMs: Math.round(loop.max / 1e6),
+          eventLoopP99Ms: Math.round(loop.percentile(99) / 1e6),
           polls: this.pollers.reduce((n, p) => n + p.progress, 0),
           stored: store?.written,
           queued: store?.queued,
@@ -294,6 +302,7 @@ export class Daemon {
         },
         "status",
       );
+      loop.reset();
     }, every);
     this.statusTimer.unref();
   }

@@ -257,7 +257,12 @@ export class Learner implements Component {
     const { config, logger, clock } = this.options;
     const { trainer, trainingSet } = this;
     if (!trigger || !trainer || !trainingSet) return;
+    const started = clock.monotonic();
     const data = await trainingSet.build(clock.now());
+    logger.debug(
+      { rows: data.windowRows, ms: Math.round(clock.monotonic() - started) },
+      "training rows read",
+    );
     if (data.windowRows < config.minRows) {
       logger.debug({ rows: data.windowRows, minRows: config.minRows }, "too few rows to train");
       return;

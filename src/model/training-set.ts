@@ -5,10 +5,18 @@
 import type { LearningConfig } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import type { HistorySource } from "../core/series.js";
-import { buildDataset, datasetTags, trainingRows } from "../preprocess/dataset.js";
+import {
+  buildDataset,
+  datasetTags,
+  inputsRowsNeeded,
+  trainingRows,
+} from "../preprocess/dataset.js";
 import { type AlarmSpanSource, outsideSpans } from "./alarm-spans.js";
 import { Reservoir, type SampleRow } from "./reservoir.js";
 import type { TrainRequest } from "./types.js";
+
+/** Grid cells built per slice of a training read: a few milliseconds of main-thread work. */
+const CHUNK_CELLS = 250;
 
 export interface TrainingSetOptions {
   config: LearningConfig;
@@ -52,7 +60,7 @@ export class TrainingSet {
     const windowFrom = toTs - config.windowRows * config.gridMs;
     let excluded = await this.feedReservoir(windowFrom);
 
-    const window = this.rows(windowFrom, toTs);
+    const window = await this.rows(windowFrom, toTs);
     const columns = buildDataset(new Map(), config, features).columns;
     excluded += window.excluded;
     const rows = window.rows.slice(-config.windowRows);
@@ -89,7 +97,7 @@ export class TrainingSet {
     let excluded = 0;
     while (from < windowFrom) {
       const to = Math.min(from + span, windowFrom);
-      const chunk = this.rows(from, to);
+      const chunk = await this.rows(from, to);
       for (const row of chunk.rows) this.reservoir.offer(row);
       excluded += chunk.excluded;
       from = to;
@@ -103,16 +111,40 @@ export class TrainingSet {
   /**
    * Rows with a known target from readings in [fromTs, toTs), built the way inference
    * builds them, less those inside alarm spans. Only complete cells: toTs ends the last.
+   * The span is built in slices of CHUNK_CELLS grid cells, each read with the look-back
+   * inference uses, with a turn of the event loop between them: the history read and the
+   * dataset build run on the main thread, and one long build would stall polling.
    */
-  private rows(fromTs: number, toTs: number): { rows: SampleRow[]; excluded: number } {
-    const { config, features, history, alarmSpans, logger } = this.options;
+  private async rows(
+    fromTs: number,
+    toTs: number,
+  ): Promise<{ rows: SampleRow[]; excluded: number }> {
+    const { config, alarmSpans, logger } = this.options;
+    const rows: SampleRow[] = [];
+    const counts: Record<string, number> = {};
+    // Slices end on cell edges, so no cell is split between two of them.
+    const cell = (ts: number) => Math.floor(ts / config.gridMs) * config.gridMs;
+    for (let from = cell(fromTs); from < toTs; from += CHUNK_CELLS * config.gridMs) {
+      const part = this.slice(from, Math.min(from + CHUNK_CELLS * config.gridMs, toTs));
+      rows.push(...part.rows);
+      for (const [k, v] of Object.entries(part.counts)) counts[k] = (counts[k] ?? 0) + v;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const spans = config.excludeAlarms && alarmSpans ? alarmSpans.alarmSpans(fromTs, toTs) : [];
+    const kept = outsideSpans(rows, spans);
+    logger.debug({ rows: kept.length, ...counts }, "training rows");
+    return { rows: kept, excluded: rows.length - kept.length };
+  }
+
+  /** The rows of cells in [fromTs, toTs), from readings reaching back as inference reads. */
+  private slice(fromTs: number, toTs: number): { rows: SampleRow[]; counts: object } {
+    const { config, features, history } = this.options;
     const tags = datasetTags(config, features);
-    // LIMITATION: the history read and the dataset build run on the main thread; at the
-    // default 20000-row window that is tens of milliseconds. Moving both into the worker
-    // (with its own read-only database handle) would lift it. Counter state is not carried
-    // between reads, so each read loses its first counter step.
+    const lookback = inputsRowsNeeded(config) * config.gridMs;
+    // Counter state is not carried between slices: the look-back covers each slice's first
+    // counter step, as it does at inference.
     const dataset = buildDataset(
-      history.history(tags, fromTs, toTs),
+      history.history(tags, fromTs - lookback, toTs),
       config,
       features,
       {},
@@ -121,14 +153,10 @@ export class TrainingSet {
       },
     );
     const known = trainingRows(dataset);
-    const rows = known.ts.map((ts, i) => ({
-      ts,
-      x: known.X[i] as number[],
-      y: known.y[i] as number,
-    }));
-    const spans = config.excludeAlarms && alarmSpans ? alarmSpans.alarmSpans(fromTs, toTs) : [];
-    const kept = outsideSpans(rows, spans);
-    logger.debug({ rows: kept.length, ...dataset.counts.rows }, "training rows");
-    return { rows: kept, excluded: rows.length - kept.length };
+    const rows: SampleRow[] = [];
+    known.ts.forEach((ts, i) => {
+      if (ts >= fromTs) rows.push({ ts, x: known.X[i] as number[], y: known.y[i] as number });
+    });
+    return { rows, counts: dataset.counts.rows };
   }
 }
