@@ -121,6 +121,24 @@ export function crossCheck(config: Config): string[] {
     }
   });
 
+  const seen = new Map<string, number>();
+  config.alerts.rules.forEach((rule, r) => {
+    if (seen.has(rule.name))
+      problems.push(`alerts.rules.${r}.name: rule "${rule.name}" defined twice`);
+    seen.set(rule.name, r);
+  });
+  const lineNames = new Map<string, number>();
+  const pins = new Map<number, string>();
+  config.outputs.lines.forEach((line, i) => {
+    if (lineNames.has(line.name)) {
+      problems.push(`outputs.lines.${i}.name: line "${line.name}" defined twice`);
+    }
+    lineNames.set(line.name, i);
+    const owner = pins.get(line.gpio);
+    if (owner) problems.push(`outputs.lines.${i}.gpio: gpio ${line.gpio} already used by ${owner}`);
+    else pins.set(line.gpio, line.name);
+  });
+
   const ruleNames = new Set([...config.alerts.rules, ...SYSTEM_RULES].map((r) => r.name));
   config.outputs.lines.forEach((line, i) => {
     if (line.rule && !ruleNames.has(line.rule)) {

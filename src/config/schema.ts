@@ -401,14 +401,30 @@ export const ruleSchema = z
   })
   .refine((r) => (r.below === undefined) !== (r.above === undefined), {
     message: "give exactly one of below or above",
+  })
+  .superRefine((r, ctx) => {
+    // Falling through a "below" rule, the warning must come before the alarm (and the
+    // other way round for "above"); else the alarm would be raised first.
+    const levels = r.below ?? r.above;
+    if (levels?.warning === undefined || levels.alarm === undefined) return;
+    const ordered = r.below ? levels.alarm < levels.warning : levels.alarm > levels.warning;
+    if (!ordered) {
+      const side = r.below ? "below" : "above";
+      const must = r.below ? "lower" : "higher";
+      ctx.addIssue({
+        code: "custom",
+        path: [side, "alarm"],
+        message: `the alarm level must be ${must} than the warning level`,
+      });
+    }
   });
 
 export const SEVERITIES = ["ok", "warning", "alarm"] as const;
 
 export const outputLineSchema = z.strictObject({
   name,
-  /** GPIO line number (BCM numbering on a Raspberry Pi). */
-  gpio: z.number().int().min(0),
+  /** GPIO line number (BCM numbering on a Raspberry Pi; sysfs numbers can reach 1023). */
+  gpio: z.number().int().min(0).max(1023),
   /** Severities at which the line is driven active. */
   activeOn: z.array(z.enum(SEVERITIES)).min(1),
   /** Electrical level that means active. */

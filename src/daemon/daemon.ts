@@ -102,6 +102,7 @@ export class Daemon {
       message: "stopped",
     });
     await this.alerts?.settled();
+    const anything = this.started.length > 0;
     while (this.started.length) {
       const part = this.started.pop() as Component;
       try {
@@ -110,7 +111,7 @@ export class Daemon {
         this.logger.error({ component: part.name, err: (err as Error).message }, "stop failed");
       }
     }
-    this.logger.info("stopped");
+    if (anything) this.logger.info("stopped");
   }
 
   health(): Record<string, Health> {

@@ -147,3 +147,41 @@ describe("checks that mirror what the daemon would refuse at start", () => {
     expect(withFormula("rate(press.speed) * 60")).toEqual([]);
   });
 });
+
+describe("outputs and rules that would misbehave", () => {
+  const lines = (extra: string) => `${minimal}
+alerts:
+  rules:
+    - { name: eff, signal: press.speed, below: { warning: 80, alarm: 70 } }
+outputs:
+  lines:
+    - { name: red, gpio: 22, activeOn: [alarm] }
+${extra}`;
+
+  it("refuses two lines on one pin, two lines of one name, and pins out of range", () => {
+    expect(problems(lines("    - { name: horn, gpio: 22, activeOn: [alarm] }"))).toContain(
+      "outputs.lines.1.gpio: gpio 22 already used by red",
+    );
+    expect(problems(lines("    - { name: red, gpio: 23, activeOn: [ok] }"))).toContain(
+      'outputs.lines.1.name: line "red" defined twice',
+    );
+    expect(problems(lines("    - { name: big, gpio: 99999, activeOn: [ok] }")).join()).toMatch(
+      /outputs\.lines\.1\.gpio/,
+    );
+  });
+
+  it("refuses warning and alarm levels in the wrong order", () => {
+    const text = lines("").replace(
+      "below: { warning: 80, alarm: 70 }",
+      "below: { warning: 70, alarm: 78 }",
+    );
+    expect(problems(text)).toContain(
+      "alerts.rules.0.below.alarm: the alarm level must be lower than the warning level",
+    );
+    const above = lines("").replace(
+      "below: { warning: 80, alarm: 70 }",
+      "above: { warning: 90, alarm: 95 }",
+    );
+    expect(problems(above)).toEqual([]);
+  });
+});
