@@ -27,6 +27,7 @@ import {
   ROW_EPOCHS_PER_RETRAIN,
   STREAM_MLP,
 } from "./learning-streaming.js";
+import { printMarkdownTable } from "./table.js";
 
 export interface LearningRow {
   figure: string;
@@ -50,14 +51,7 @@ function printTable(rows: LearningRow[]): void {
     r.baseline === 0 ? "-" : (r.value / r.baseline).toFixed(2),
     r.goal ?? "",
   ]);
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...body.map((b) => (b[i] as string).length)),
-  );
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
-  console.log(line(head));
-  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-  for (const b of body) console.log(line(b));
+  printMarkdownTable(head, body);
 }
 
 /** "≤ 3.80 MW: NOT met, gap 0.19 MW": how far a figure is from a ceiling. */

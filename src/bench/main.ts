@@ -11,6 +11,7 @@ import { fullPathBench, rawInsertBench } from "./ingest.js";
 import { learningBench } from "./learning-report.js";
 import { modbusSerialRate, transportRate } from "./request-rate.js";
 import { rawRate, type StoreFigures, storeRate } from "./store.js";
+import { printMarkdownTable } from "./table.js";
 import { plannedRequests, TAG_COUNT, tagMapConnection } from "./tag-map.js";
 
 /** Tags per second per core of CPU we aim for; EMQ Neuron publishes about 12,000. */
@@ -39,14 +40,7 @@ function printTable(rows: Row[]): void {
     (r.value / r.baseline).toFixed(2),
     r.goal ?? "",
   ]);
-  const widths = head.map((h, i) =>
-    Math.max(h.length, ...body.map((b) => (b[i] as string).length)),
-  );
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ")} |`;
-  console.log(line(head));
-  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-  for (const b of body) console.log(line(b));
+  printMarkdownTable(head, body);
 }
 
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
