@@ -1,10 +1,10 @@
 // A sensor that prints its measurements as text lines on a serial port: a weather station,
-// a scale, a GPS receiver. node-serialport's ReadlineParser splits the byte stream; each line
-// becomes one reading per configured field, tagged `sensor.field`. Garbage is counted and
-// dropped; a port that goes away is reported down and reopened with backoff in the
-// background, so a USB adapter that is re-plugged comes back by itself.
+// a scale, a GPS receiver. A bounded line splitter cuts the byte stream; each line becomes
+// one reading per configured field, tagged `sensor.field`. Garbage is counted and dropped
+// (a stream that loses its delimiter costs at most one line's worth of memory); a port
+// that goes away is reported down and reopened with backoff in the background, so a USB
+// adapter that is re-plugged comes back by itself.
 
-import { ReadlineParser } from "serialport";
 import type { SensorConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import type { EventSink } from "../../core/events.js";
@@ -12,11 +12,15 @@ import type { Component, Health } from "../../core/lifecycle.js";
 import type { Logger } from "../../core/logger.js";
 import { GOOD, type Reading, type ReadingSink } from "../../core/reading.js";
 import { backoffDelay, systemTimers, type Timers } from "../modbus/tcp-transport.js";
-import { createFrameParser, type FieldValue, type FrameParser } from "./frame.js";
+import { createFrameParser, type FieldValue, type FrameParser, MAX_LINE_LENGTH } from "./frame.js";
+import { LineSplitter } from "./line-splitter.js";
 import { LineStats } from "./line-stats.js";
 import { closePort, type OpenPort, openSerialPort, type SensorPort } from "./port.js";
 
 const DEFAULT_SUMMARY_INTERVAL_MS = 60_000;
+
+/** Room for MAX_LINE_LENGTH characters of any UTF-8 width; frame.ts counts characters. */
+const MAX_LINE_BYTES = 4 * MAX_LINE_LENGTH + 1;
 
 export interface SerialSensorDeps {
   config: SensorConfig;
@@ -125,11 +129,13 @@ export class SerialSensor implements Component {
     if (this.everOpened) this.reconnects++;
     this.everOpened = true;
 
-    // LIMITATION: ReadlineParser has no cap on a line it is still collecting, so a stream
-    // that never sends the delimiter grows its buffer until one comes; frame.ts only drops
-    // over-long lines once complete. A byte cap in the parser (or a size-checking transform
-    // before it) would bound memory.
-    const lines = port.pipe(new ReadlineParser({ delimiter: this.deps.config.delimiter }));
+    const lines = port.pipe(
+      new LineSplitter({
+        delimiter: this.deps.config.delimiter,
+        maxBytes: MAX_LINE_BYTES,
+        onOverflow: (bytes) => this.onOverlong(bytes),
+      }),
+    );
     lines.on("data", (line: string) => this.onLine(line));
     port.on("error", (err: Error) => {
       this.lastError = err.message;
@@ -211,6 +217,11 @@ export class SerialSensor implements Component {
     } catch (err) {
       this.log.error({ err: (err as Error).message }, "sensor line handling failed");
     }
+  }
+
+  private onOverlong(bytes: number): void {
+    this.stats.lines++;
+    this.stats.dropped("tooLong", `${bytes} bytes before a delimiter`);
   }
 
   private handleLine(line: string): void {

@@ -93,6 +93,23 @@ describe("garbage in the log", () => {
   });
 });
 
+describe("a stream that loses its delimiter", () => {
+  it("counts one over-long line and reads the next frame", async () => {
+    const port = new FakePort();
+    const { sensor, readings } = setup(async () => port);
+    await sensor.start();
+
+    for (let i = 0; i < 1000; i++) port.write("W=0.5 W=0.5 W=0.5 ".repeat(50));
+    port.write("\nW=0.25\n");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sensor.health()).toMatchObject({ lines: 2, parsed: 1 });
+    expect((sensor.health().garbage as Record<string, number>).tooLong).toBe(1);
+    expect(readings.map((r) => r.value)).toEqual([250]);
+
+    await sensor.stop();
+  });
+});
+
 describe("opening the port", () => {
   it("reports a port that cannot be opened once, retries with backoff till it opens", async () => {
     const attempts: number[] = [];
