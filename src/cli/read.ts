@@ -94,6 +94,13 @@ export function validate<T>(schema: z.ZodType<T>, input: unknown): T {
   throw new UsageError([...new Set(problems)].join("; "));
 }
 
+const SERIAL_FLAGS = [
+  ["baud", "--baud"],
+  ["parity", "--parity"],
+  ["dataBits", "--data-bits"],
+  ["stopBits", "--stop-bits"],
+] as const;
+
 /** A connection config from --host / --serial flags, for one device at `unitId`. */
 export function connectionFromFlags(
   flags: LineFlags,
@@ -114,6 +121,11 @@ export function connectionFromFlags(
       stopBits: flags.stopBits,
     };
   } else if (flags.host) {
+    const serialOnly = SERIAL_FLAGS.filter(([key]) => flags[key] !== undefined);
+    if (serialOnly.length) {
+      const names = serialOnly.map(([, name]) => name).join(", ");
+      throw new UsageError(`${names}: for --serial only; a TCP connection has no serial settings`);
+    }
     line = { type: flags.rtuOverTcp ? "rtuOverTcp" : "tcp", host: flags.host, port: flags.port };
   } else {
     throw new UsageError(
@@ -257,7 +269,14 @@ interface ReadPlan extends Target {
 function planRead(flags: ReadFlags): ReadPlan {
   const t = target(flags);
   const tag = tagFromFlags(flags, t.addressBase);
-  const quantity = flags.count * (isBitTable(tag.table) ? 1 : width(tag));
+  const perValue = isBitTable(tag.table) ? 1 : width(tag);
+  const cap = isBitTable(tag.table) ? 2000 : 125;
+  const most = Math.floor(cap / perValue);
+  if (flags.count < 1 || flags.count > most) {
+    const unit = perValue === 1 ? "" : ` (${perValue} registers each)`;
+    throw new UsageError(`--count: 1 to ${most} ${tag.type} values${unit} fit in one read`);
+  }
+  const quantity = flags.count * perValue;
   const functionCode = functionCodeFor(tag.table);
   const payload = buildReadRequest(functionCode, tag.address, quantity);
   return { ...t, tag, functionCode, quantity, payload };

@@ -32,7 +32,10 @@ export function parseUnits(spec: string): number[] {
     if (!m) throw new UsageError(`--units: "${part}" is not a unit or a range like 1-10`);
     const from = Number(m[1]);
     const to = m[2] === undefined ? from : Number(m[2]);
-    if (from < 1 || to > 255 || from > to) {
+    if (from > to) {
+      throw new UsageError(`--units: "${part.trim()}" runs backwards; write ${to}-${from}`);
+    }
+    if (from < 1 || to > 255) {
       throw new UsageError(`--units: "${part.trim()}" not within 1..255 (0 is broadcast)`);
     }
     for (let u = from; u <= to; u++) units.add(u);

@@ -214,7 +214,18 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
     const none = await cli("read", "-a", "0");
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/give --host HOST or --serial PATH/);
-    for (const x of [r, none]) expect(x.stderr).not.toMatch(NO_STACK);
+    const many = await cli("read", ...tcp(), "-a", "0", "-n", "63", "--type", "float32");
+    expect(many).toMatchObject({
+      code: 2,
+      stderr: "plantgate: --count: 1 to 62 float32 values (2 registers each) fit in one read\n",
+    });
+    const zero = await cli("read", ...tcp(), "-a", "0", "-n", "0");
+    expect(zero).toMatchObject({ code: 2 });
+    expect(zero.stderr).toMatch(/--count: 1 to 125 uint16 values fit in one read/);
+    const baud = await cli("read", ...tcp(), "-a", "0", "--baud", "19200");
+    expect(baud).toMatchObject({ code: 2 });
+    expect(baud.stderr).toMatch(/--baud: for --serial only/);
+    for (const x of [r, none, many, zero, baud]) expect(x.stderr).not.toMatch(NO_STACK);
   });
 
   it("scan finds exactly the units the peer serves", async () => {

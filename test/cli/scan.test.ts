@@ -20,6 +20,7 @@ describe("parseUnits", () => {
     for (const bad of ["0", "0-3", "256", "5-1", "a", "1-", "1,,2", ""]) {
       expect(() => parseUnits(bad), bad).toThrow(/--units/);
     }
+    expect(() => parseUnits("5-1")).toThrow('--units: "5-1" runs backwards; write 1-5');
   });
 });
 
