@@ -247,6 +247,23 @@ export const storeSchema = z.strictObject({
       checkIntervalMs: z.number().int().min(100).default(60000),
       /** Rows deleted per transaction, so that retention never stalls ingest. */
       chunkRows: z.number().int().min(1).default(5000),
+      /** Events older than this are deleted; 0 keeps them forever. */
+      eventsMaxAgeDays: z.number().min(0).default(365),
+      /** At most this many events are kept, the oldest deleted first; 0: no limit. */
+      maxEvents: z.number().int().min(0).default(100000),
+    })
+    .prefault({}),
+  rollup: z
+    .strictObject({
+      /**
+       * Per-tag buckets (count, bad, min, mean, max) computed from the raw readings at each
+       * retention check, always before raw readings are deleted, and kept longer.
+       */
+      enabled: z.boolean().default(true),
+      /** Bucket length; buckets start at whole multiples of it (UTC). */
+      bucketMs: z.number().int().min(1000).default(60000),
+      /** Buckets older than this are deleted; 0 keeps them forever. */
+      maxAgeDays: z.number().min(0).default(365),
     })
     .prefault({}),
 });

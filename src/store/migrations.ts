@@ -76,12 +76,37 @@ const MIGRATIONS: Migration[] = [
       ) STRICT;
     `);
   },
+  (db) => {
+    db.exec(`
+      -- Per-tag buckets of bucketMs, kept longer than raw readings. The sum, not the mean, so
+      -- that merging a late reading or a chunk boundary into a bucket is plain addition.
+      -- count: good numeric readings (booleans as 0/1, 64-bit integers as REAL); bad: bad
+      -- readings. Strings are not aggregated. Time first in the key: retention deletes the
+      -- oldest buckets and the export reads a time range.
+      CREATE TABLE rollups (
+        ts INTEGER NOT NULL,
+        tag_id INTEGER NOT NULL REFERENCES tags(id),
+        count INTEGER NOT NULL,
+        bad INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        min REAL,
+        max REAL,
+        PRIMARY KEY (ts, tag_id)
+      ) STRICT, WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings a database up to SCHEMA_VERSION. Refuses a database written by a newer plantgate. */
-export function migrate(db: Database.Database): { from: number; to: number } {
+/**
+ * Brings a database up to SCHEMA_VERSION (or an earlier version `to`, to build an old
+ * database in a test). Refuses a database written by a newer plantgate.
+ */
+export function migrate(
+  db: Database.Database,
+  to: number = SCHEMA_VERSION,
+): { from: number; to: number } {
   const from = db.pragma("user_version", { simple: true }) as number;
   if (from > SCHEMA_VERSION) {
     throw new Error(
@@ -94,12 +119,12 @@ export function migrate(db: Database.Database): { from: number; to: number } {
     db.pragma("auto_vacuum = INCREMENTAL");
   }
 
-  for (let v = from; v < SCHEMA_VERSION; v++) {
+  for (let v = from; v < to; v++) {
     const step = MIGRATIONS[v] as Migration;
     db.transaction(() => {
       step(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
-  return { from, to: SCHEMA_VERSION };
+  return { from, to: Math.max(from, to) };
 }

@@ -70,7 +70,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
 
   async start(): Promise<void> {
     const { config, clock, logger } = this.deps;
-    this.retention = new Retention(() => this.db, config.retention, clock, this, logger);
+    this.retention = new Retention(() => this.db, config, clock, this, logger);
     this.tryOpen();
     this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
     this.retentionTimer = setInterval(
