@@ -4,9 +4,10 @@
 // on a connection of its own.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { FaultRtuPeer, startPtyPair } from "../peers/fault-rtu-peer.js";
+import { FaultRtuPeer } from "../peers/fault-rtu-peer.js";
 import { FaultTcpPeer } from "../peers/fault-tcp-peer.js";
 import { type Fault, HEALTHY, PeerUnits } from "../peers/fault-units.js";
+import { socatMissing, startPtyPair } from "../peers/pty-pair.js";
 import { requireOrSkip } from "../support/data.js";
 import { freePort } from "../support/ports.js";
 import type { Proc } from "../support/process.js";
@@ -24,7 +25,6 @@ import {
   tcpConnection,
   until,
 } from "./support/harness.js";
-import { socatMissing } from "./support/socat.js";
 
 const TAGS = [
   { name: "count", address: 0 },

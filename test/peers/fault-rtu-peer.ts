@@ -1,14 +1,11 @@
 // A Modbus RTU bus written for fault tests: PeerUnits answering on one end of a socat pty
-// pair, opened through node-serialport; plantgate opens the other end. It acts out the
-// units' faults on the wire (silence, late replies, a spoiled CRC, noise instead of a reply)
-// and, with `noise`, puts a burst of random bytes before every reply, as a long unshielded
-// line picks up. `close()` and `open()` let a test pull the pty away and bring it back.
-// The CRC is computed here independently of plantgate's, so the two check each other.
+// pair (pty-pair.ts), opened through node-serialport; plantgate opens the other end. It acts
+// out the units' faults on the wire (silence, late replies, a spoiled CRC, noise instead of
+// a reply) and, with `noise`, puts a burst of random bytes before every reply, as a long
+// unshielded line picks up. `close()` and `open()` let a test pull the pty away and bring it
+// back. The CRC is computed here independently of plantgate's, so the two check each other.
 
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { SerialPort } from "serialport";
-import { type Proc, startProcess } from "../support/process.js";
 import type { PeerUnits } from "./fault-units.js";
 
 /** A read request: unit, function, address, quantity, CRC. */
@@ -117,24 +114,4 @@ export class FaultRtuPeer {
     }, ms);
     this.timers.add(timer);
   }
-}
-
-/**
- * socat joining two ptys linked as DIR/a and DIR/b; resolves once both links exist. Killing
- * it removes the links, as unplugging a USB adapter removes its device node.
- */
-export async function startPtyPair(dir: string): Promise<Proc> {
-  const links = [join(dir, "a"), join(dir, "b")];
-  const args = ["-d", "-d", ...links.map((l) => `pty,raw,echo=0,link=${l}`)];
-  const proc = startProcess("socat", args);
-  const deadline = Date.now() + 10_000;
-  while (!links.every((l) => existsSync(l))) {
-    if (proc.child.exitCode !== null) throw new Error(`socat exited: ${proc.stderr.join("\n")}`);
-    if (Date.now() > deadline) {
-      await proc.stop(1000);
-      throw new Error("socat did not create the pty links within 10 s");
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return proc;
 }

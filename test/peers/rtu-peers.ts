@@ -1,12 +1,12 @@
-// Peers for the RTU transport tests: a socat pseudo-terminal pair standing in for a serial
-// cable, and the pymodbus RTU server of rtu-server.py on either a pty or a TCP port.
+// Peers for the RTU transport tests: the socat pty pair of pty-pair.ts, and the pymodbus RTU
+// server of rtu-server.py on either a pty or a TCP port.
 
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../support/data.js";
 import { type Proc, startProcess } from "../support/process.js";
 import { SYSTEM_PYTHON } from "../support/pymodbus.js";
+
+export { socatMissing, startPtyPair } from "./pty-pair.js";
 
 export interface RegisterValue {
   address: number;
@@ -16,34 +16,6 @@ export interface RegisterValue {
 
 /** Holding register contents per served unit id. */
 export type Units = Record<number, RegisterValue[]>;
-
-/** Undefined when socat can be run, else why not. */
-export function socatMissing(): string | undefined {
-  const r = spawnSync("socat", ["-V"], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return "socat is not installed (apt-get install socat)";
-  return undefined;
-}
-
-/**
- * socat joining two ptys, linked as DIR/a and DIR/b; resolves once both links exist.
- * Stopping it removes the links, as unplugging a USB adapter removes its device node.
- */
-export async function startPtyPair(dir: string): Promise<Proc> {
-  const a = join(dir, "a");
-  const b = join(dir, "b");
-  const link = (path: string) => `pty,raw,echo=0,link=${path}`;
-  const proc = startProcess("socat", ["-d", "-d", link(a), link(b)]);
-  const deadline = Date.now() + 10_000;
-  while (!(existsSync(a) && existsSync(b))) {
-    if (proc.child.exitCode !== null) throw new Error(`socat exited: ${proc.stderr.join("\n")}`);
-    if (Date.now() > deadline) {
-      await proc.stop(1000);
-      throw new Error("socat did not create the pty links within 10 s");
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return proc;
-}
 
 /** rtu-server.py serving `units` on a serial path or a TCP port; resolves once it serves. */
 export async function startRtuServer(
