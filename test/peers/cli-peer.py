@@ -12,66 +12,31 @@ Coils and discrete inputs take a list of booleans from their address on.
 """
 
 import json
+import os
 import sys
 
-from pymodbus.constants import Endian
-from pymodbus.datastore import (
-    ModbusSequentialDataBlock,
-    ModbusServerContext,
-    ModbusSlaveContext,
-)
-from pymodbus.payload import BinaryPayloadBuilder
+from pymodbus.datastore import ModbusServerContext
 from pymodbus.server import StartSerialServer, StartTcpServer
 from pymodbus.transaction import ModbusRtuFramer
 
-# Telegraf's order names as pymodbus's (byte order within a register, register order).
-ORDERS = {
-    "ABCD": (Endian.Big, Endian.Big),
-    "CDAB": (Endian.Big, Endian.Little),
-    "BADC": (Endian.Little, Endian.Big),
-    "DCBA": (Endian.Little, Endian.Little),
-}
-ADD = {
-    "int16": "add_16bit_int",
-    "uint16": "add_16bit_uint",
-    "int32": "add_32bit_int",
-    "uint32": "add_32bit_uint",
-    "float32": "add_32bit_float",
-    "int64": "add_64bit_int",
-    "uint64": "add_64bit_uint",
-    "float64": "add_64bit_float",
-    "string": "add_string",
-}
-FUNCTION = {"coil": 1, "discreteInput": 2, "holdingRegister": 3, "inputRegister": 4}
-
-
-def registers(entry):
-    byteorder, wordorder = ORDERS[entry.get("order", "ABCD")]
-    builder = BinaryPayloadBuilder(byteorder=byteorder, wordorder=wordorder)
-    value = entry["value"]
-    # 64-bit integers beyond 2^53 come as strings: JSON numbers in JavaScript are doubles.
-    if isinstance(value, str) and entry["type"] != "string":
-        value = int(value)
-    getattr(builder, ADD[entry["type"]])(value)
-    return builder.to_registers()
+# peer_registers.py sits beside this script: find it even where Python leaves the script's
+# folder off sys.path (python3 -P, PYTHONSAFEPATH), and leave no __pycache__ in the tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_registers import FUNCTION, registers, sequential_store  # noqa: E402
 
 
 def main():
     port = int(sys.argv[1])
     spec = json.loads(sys.argv[2])
-    store = ModbusSlaveContext(
-        co=ModbusSequentialDataBlock(0, [False] * 200),
-        di=ModbusSequentialDataBlock(0, [False] * 200),
-        hr=ModbusSequentialDataBlock(0, [0] * 200),
-        ir=ModbusSequentialDataBlock(0, [0] * 200),
-        zero_mode=True,
-    )
+    store = sequential_store(200)
     for entry in spec["entries"]:
         fc = FUNCTION[entry["table"]]
         if entry["type"] == "bool":
             store.setValues(fc, entry["address"], [bool(v) for v in entry["value"]])
         else:
-            store.setValues(fc, entry["address"], registers(entry))
+            values = registers(entry["type"], entry["value"], entry.get("order", "ABCD"))
+            store.setValues(fc, entry["address"], values)
     context = ModbusServerContext(slaves={u: store for u in spec["units"]}, single=False)
     if "serial" in spec:
         StartSerialServer(

@@ -15,57 +15,24 @@ reads beyond them get exception 2 too.
 """
 
 import json
+import os
 import sys
 
-from pymodbus.constants import Endian
 from pymodbus.datastore import (
     ModbusServerContext,
     ModbusSlaveContext,
     ModbusSparseDataBlock,
 )
-from pymodbus.payload import BinaryPayloadBuilder
 from pymodbus.server import StartTcpServer
 
+# peer_registers.py sits beside this script: find it even where Python leaves the script's
+# folder off sys.path (python3 -P, PYTHONSAFEPATH), and leave no __pycache__ in the tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_registers import FUNCTION, registers  # noqa: E402
+
 SIZE = 400
-
-# Telegraf's order names as pymodbus's (byte order within a register, register order).
-ORDERS = {
-    "ABCD": (Endian.Big, Endian.Big),
-    "CDAB": (Endian.Big, Endian.Little),
-    "BADC": (Endian.Little, Endian.Big),
-    "DCBA": (Endian.Little, Endian.Little),
-}
-ADD = {
-    "int16": "add_16bit_int",
-    "uint16": "add_16bit_uint",
-    "int32": "add_32bit_int",
-    "uint32": "add_32bit_uint",
-    "int64": "add_64bit_int",
-    "uint64": "add_64bit_uint",
-    "float32": "add_32bit_float",
-    "float64": "add_64bit_float",
-}
-FUNCTION = {"coil": 1, "discreteInput": 2, "holdingRegister": 3, "inputRegister": 4}
 SHORT = {"coil": "co", "discreteInput": "di", "holdingRegister": "hr", "inputRegister": "ir"}
-
-
-def registers(entry):
-    """The registers pymodbus's builder writes for one entry."""
-    byteorder, wordorder = ORDERS[entry["order"]]
-    if entry["type"] == "string":
-        # add_string ignores the byte order; repack swaps the bytes of each register for
-        # BADC and DCBA, as a device that stores text little-endian would.
-        builder = BinaryPayloadBuilder(byteorder=byteorder, repack=True)
-        builder.add_string(entry["value"])
-        return builder.to_registers()
-    builder = BinaryPayloadBuilder(byteorder=byteorder, wordorder=wordorder)
-    value = entry["value"]
-    if entry["type"].startswith("float"):
-        value = float(value)
-    elif isinstance(value, str):
-        value = int(value)
-    getattr(builder, ADD[entry["type"]])(value)
-    return builder.to_registers()
 
 
 def main():
@@ -86,7 +53,8 @@ def main():
         if entry["type"] == "bool":
             store.setValues(fc, entry["address"], [bool(entry["value"])])
         else:
-            store.setValues(fc, entry["address"], registers(entry))
+            values = registers(entry["type"], entry["value"], entry["order"])
+            store.setValues(fc, entry["address"], values)
     context = ModbusServerContext(slaves={1: store}, single=False)
     StartTcpServer(context=context, address=("127.0.0.1", port))
 

@@ -14,39 +14,24 @@ bytes whatever the framing. Prints "ready" on stdout once it listens.
 
 import asyncio
 import json
+import os
 import sys
 
-from pymodbus.constants import Endian
-from pymodbus.datastore import (
-    ModbusSequentialDataBlock,
-    ModbusServerContext,
-    ModbusSlaveContext,
-)
-from pymodbus.payload import BinaryPayloadBuilder
+from pymodbus.datastore import ModbusServerContext
 from pymodbus.server import StartAsyncSerialServer, StartAsyncTcpServer
 from pymodbus.transaction import ModbusRtuFramer
 
-ADD = {
-    "int16": "add_16bit_int",
-    "uint16": "add_16bit_uint",
-    "int32": "add_32bit_int",
-    "uint32": "add_32bit_uint",
-    "float32": "add_32bit_float",
-}
+# peer_registers.py sits beside this script: find it even where Python leaves the script's
+# folder off sys.path (python3 -P, PYTHONSAFEPATH), and leave no __pycache__ in the tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_registers import registers, sequential_store  # noqa: E402
 
 
 def unit_store(entries):
-    store = ModbusSlaveContext(
-        co=ModbusSequentialDataBlock(0, [False] * 100),
-        di=ModbusSequentialDataBlock(0, [False] * 100),
-        hr=ModbusSequentialDataBlock(0, [0] * 100),
-        ir=ModbusSequentialDataBlock(0, [0] * 100),
-        zero_mode=True,
-    )
+    store = sequential_store(100)
     for entry in entries:
-        builder = BinaryPayloadBuilder(byteorder=Endian.Big, wordorder=Endian.Big)
-        getattr(builder, ADD[entry["type"]])(entry["value"])
-        store.setValues(3, entry["address"], builder.to_registers())
+        store.setValues(3, entry["address"], registers(entry["type"], entry["value"]))
     return store
 
 
