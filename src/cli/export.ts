@@ -1,5 +1,6 @@
-// `plantgate export`: buffered readings for a tag set and time range, as CSV or JSON Lines,
-// to a file or stdout, with a progress bar when stderr is a terminal.
+// `plantgate export`: buffered readings, or their rollup buckets, for a tag set and time
+// range, as CSV or JSON Lines, to a file or stdout, with a progress bar when stderr is a
+// terminal.
 
 import { createWriteStream } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -17,6 +18,7 @@ export interface ExportOptions {
   format: string;
   output?: string;
   includeBad?: boolean;
+  rollup?: boolean;
 }
 
 function parseTime(flag: string, text: string | undefined): number | undefined {
@@ -41,6 +43,9 @@ export async function exportCommand(opts: ExportOptions): Promise<void> {
     reportConfigError(err);
   }
   if (opts.format !== "csv" && opts.format !== "jsonl") fail("--format must be csv or jsonl");
+  if (opts.rollup && opts.includeBad) {
+    fail("--include-bad does not apply to --rollup: each bucket counts its bad readings");
+  }
 
   const query = {
     tags: opts.tags
@@ -50,6 +55,7 @@ export async function exportCommand(opts: ExportOptions): Promise<void> {
     fromTs: parseTime("from", opts.from),
     toTs: parseTime("to", opts.to),
     includeBad: Boolean(opts.includeBad),
+    rollup: Boolean(opts.rollup),
   };
   let exporter: ReadingExport;
   try {
@@ -89,5 +95,5 @@ export async function exportCommand(opts: ExportOptions): Promise<void> {
     out.end();
     await finished(out);
   }
-  process.stderr.write(`exported ${n} readings\n`);
+  process.stderr.write(`exported ${n} ${opts.rollup ? "rollup buckets" : "readings"}\n`);
 }

@@ -93,7 +93,7 @@ lineOptions(
 
 program
   .command("export")
-  .description("write buffered readings as CSV or JSON Lines, streamed")
+  .description("write buffered readings or rollups as CSV or JSON Lines, streamed")
   .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
   .option("--tags <list>", "comma-separated tag names (default: all)")
   .option("--from <time>", "first time, ISO 8601 or epoch ms (inclusive)")
@@ -103,6 +103,7 @@ program
   )
   .option("-o, --output <file>", "write here instead of stdout")
   .option("--include-bad", "also export bad readings (gaps)")
+  .option("--rollup", "export the rollup buckets (count, bad, min, mean, max per tag)")
   .action(exportCommand);
 
 const models = program

@@ -1,6 +1,6 @@
-// Export of buffered readings for a tag set and time range, streamed: rows are read with an
-// iterator and written with backpressure, so the table never sits in memory whole. 64-bit
-// integers are written exactly.
+// Export of buffered readings, or of their rollup buckets, for a tag set and time range,
+// streamed: rows are read with an iterator and written with backpressure, so the table never
+// sits in memory whole. 64-bit integers are written exactly.
 
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -12,6 +12,8 @@ export interface ExportQuery {
   fromTs?: number;
   toTs?: number;
   includeBad: boolean;
+  /** The rollup buckets that start in the range instead of the raw readings. */
+  rollup?: boolean;
 }
 
 export type ExportFormat = "csv" | "jsonl";
@@ -27,6 +29,16 @@ interface Row {
   clock_synced: bigint;
 }
 
+interface BucketRow {
+  ts: bigint;
+  tag: string;
+  count: bigint;
+  bad: bigint;
+  sum: number;
+  min: number | null;
+  max: number | null;
+}
+
 const COLUMNS = [
   "id",
   "time",
@@ -38,6 +50,8 @@ const COLUMNS = [
   "exceptionCode",
   "clockSynced",
 ];
+
+const BUCKET_COLUMNS = ["time", "ts", "tag", "count", "bad", "min", "mean", "max"];
 
 function where(q: ExportQuery): { sql: string; args: Array<string | number> } {
   const parts: string[] = [];
@@ -54,7 +68,7 @@ function where(q: ExportQuery): { sql: string; args: Array<string | number> } {
     parts.push("r.ts < ?");
     args.push(q.toTs);
   }
-  if (!q.includeBad) parts.push("r.quality = 'good'");
+  if (!q.includeBad && !q.rollup) parts.push("r.quality = 'good'");
   return { sql: parts.length ? `WHERE ${parts.join(" AND ")}` : "", args };
 }
 
@@ -71,10 +85,10 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-function format(row: Row, fmt: ExportFormat): string {
+function readingFields(row: Row): unknown[] {
   const time = new Date(Number(row.ts)).toISOString();
   const value = Buffer.isBuffer(row.value) ? row.value.toString("hex") : row.value;
-  const fields = [
+  return [
     row.id,
     time,
     row.ts,
@@ -85,9 +99,44 @@ function format(row: Row, fmt: ExportFormat): string {
     row.exception_code,
     row.clock_synced,
   ];
+}
+
+function bucketFields(row: BucketRow): unknown[] {
+  const time = new Date(Number(row.ts)).toISOString();
+  const mean = row.count > 0n ? row.sum / Number(row.count) : null;
+  return [time, row.ts, row.tag, row.count, row.bad, row.min, mean, row.max];
+}
+
+function format(columns: string[], fields: unknown[], fmt: ExportFormat): string {
   if (fmt === "csv") return `${fields.map(csvField).join(",")}\n`;
-  const pairs = COLUMNS.map((c, i) => `${JSON.stringify(c)}:${jsonValue(fields[i])}`);
+  const pairs = columns.map((c, i) => `${JSON.stringify(c)}:${jsonValue(fields[i])}`);
   return `{${pairs.join(",")}}\n`;
+}
+
+function* fieldsOf<T>(rows: Iterable<T>, fields: (row: T) => unknown[]): Iterable<unknown[]> {
+  for (const row of rows) yield fields(row);
+}
+
+/** The rows of a query as fields, oldest first, and their column names. */
+function select(db: Database.Database, q: ExportQuery) {
+  const w = where(q);
+  if (q.rollup) {
+    const rows = db
+      .prepare(
+        `SELECT r.ts, t.name AS tag, r.count, r.bad, r.sum, r.min, r.max
+         FROM rollups r JOIN tags t ON t.id = r.tag_id ${w.sql} ORDER BY r.ts, r.tag_id`,
+      )
+      .iterate(...w.args) as IterableIterator<BucketRow>;
+    return { columns: BUCKET_COLUMNS, rows: fieldsOf(rows, bucketFields) };
+  }
+  const rows = db
+    .prepare(
+      `SELECT r.id, r.ts, t.name AS tag, r.value, r.quality, r.reason, r.exception_code,
+              r.clock_synced
+       FROM readings r JOIN tags t ON t.id = r.tag_id ${w.sql} ORDER BY r.ts, r.id`,
+    )
+    .iterate(...w.args) as IterableIterator<Row>;
+  return { columns: COLUMNS, rows: fieldsOf(rows, readingFields) };
 }
 
 export class ReadingExport {
@@ -114,27 +163,20 @@ export class ReadingExport {
 
   count(q: ExportQuery): number {
     const w = where(q);
+    const table = q.rollup ? "rollups" : "readings";
     const row = this.db
-      .prepare(`SELECT count(*) AS n FROM readings r JOIN tags t ON t.id = r.tag_id ${w.sql}`)
+      .prepare(`SELECT count(*) AS n FROM ${table} r JOIN tags t ON t.id = r.tag_id ${w.sql}`)
       .get(...w.args) as { n: bigint };
     return Number(row.n);
   }
 
   /** Writes every matching row, oldest first; `progress` is called with rows written so far. */
   async write(q: ExportQuery, fmt: ExportFormat, out: Writable, progress?: (n: number) => void) {
-    const w = where(q);
-    const rows = this.db
-      .prepare(
-        `SELECT r.id, r.ts, t.name AS tag, r.value, r.quality, r.reason, r.exception_code,
-                r.clock_synced
-         FROM readings r JOIN tags t ON t.id = r.tag_id ${w.sql} ORDER BY r.ts, r.id`,
-      )
-      .iterate(...w.args) as IterableIterator<Row>;
-
-    if (fmt === "csv") out.write(`${COLUMNS.join(",")}\n`);
+    const { columns, rows } = select(this.db, q);
+    if (fmt === "csv") out.write(`${columns.join(",")}\n`);
     let n = 0;
     for (const row of rows) {
-      if (!out.write(format(row, fmt))) await once(out, "drain");
+      if (!out.write(format(columns, row, fmt))) await once(out, "drain");
       if (++n % 1000 === 0) progress?.(n);
     }
     progress?.(n);

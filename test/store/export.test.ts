@@ -13,7 +13,8 @@ import { ReadingExport } from "../../src/store/export.js";
 import { Store } from "../../src/store/store.js";
 import { repoRoot } from "../support/data.js";
 
-async function filled(readings: Reading[]) {
+/** A store holding `readings`; `rollUp` runs a retention pass, which makes the rollups. */
+async function filled(readings: Reading[], rollUp = false) {
   const dir = mkdtempSync(join(tmpdir(), "pg-exp-"));
   const path = join(dir, "plantgate.db");
   const store = new Store({
@@ -26,6 +27,10 @@ async function filled(readings: Reading[]) {
   await store.start();
   store.clockSynchronized();
   store.write(readings);
+  if (rollUp) {
+    store.flush();
+    await store.runRetention();
+  }
   await store.stop();
   return { dir, path };
 }
@@ -126,5 +131,82 @@ describe("export", () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--from "yesterday-ish" is not a time/);
     expect(bad.stderr).not.toMatch(/at .*\.js/);
+  });
+
+  it("writes rollup buckets for a tag set and time range; the CLI refuses --include-bad", async () => {
+    const minute = 60_000;
+    const base = Math.floor(Date.now() / minute) * minute - 10 * minute; // inside retention
+    const bad = { status: "bad" as const, reason: "timeout" as const };
+    const { dir, path } = await filled(
+      [
+        { tag: "m.counter", ts: base, value: big, quality: GOOD },
+        { tag: "m.temp", ts: base + 1000, value: 20, quality: GOOD },
+        { tag: "m.temp", ts: base + 2000, value: null, quality: bad },
+        { tag: "m.temp", ts: base + 3000, value: 22, quality: GOOD },
+        { tag: "m.temp", ts: base + minute, value: 30, quality: GOOD },
+        { tag: "m.temp", ts: base + 2 * minute, value: 40, quality: GOOD },
+      ],
+      true,
+    );
+    const exp = new ReadingExport(path);
+    const q = { tags: ["m.temp"], fromTs: base, toTs: base + 2 * minute, includeBad: false };
+    expect(exp.count({ ...q, rollup: true })).toBe(2);
+
+    const json = slowSink();
+    await exp.write({ ...q, rollup: true }, "jsonl", json.sink);
+    await json.done();
+    expect(json.lines.map((l) => JSON.parse(l))).toEqual([
+      {
+        time: new Date(base).toISOString(),
+        ts: base,
+        tag: "m.temp",
+        count: 2,
+        bad: 1,
+        min: 20,
+        mean: 21,
+        max: 22,
+      },
+      {
+        time: new Date(base + minute).toISOString(),
+        ts: base + minute,
+        tag: "m.temp",
+        count: 1,
+        bad: 0,
+        min: 30,
+        mean: 30,
+        max: 30,
+      },
+    ]);
+
+    const csv = slowSink();
+    await exp.write({ includeBad: false, rollup: true }, "csv", csv.sink);
+    await csv.done();
+    expect(csv.lines[0]).toBe("time,ts,tag,count,bad,min,mean,max");
+    expect(csv.lines).toHaveLength(5); // a header, the counter's bucket and the temperature's three
+    expect(csv.lines[1]).toMatch(/,m\.counter,1,0,9223372036854776000,9223372036854776000,/);
+    exp.close();
+
+    const cfg = join(dir, "c.yaml");
+    writeFileSync(cfg, `gateway: { stateDir: ${dir} }\n`);
+    const cli = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(repoRoot, "dist/cli/main.js"), "export", "-c", cfg, ...args],
+        {
+          encoding: "utf8",
+        },
+      );
+    const ok = cli(["--rollup", "--tags", "m.temp", "--from", String(base + minute)]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trim().split("\n").slice(1)).toEqual([
+      `${new Date(base + minute).toISOString()},${base + minute},m.temp,1,0,30,30,30`,
+      `${new Date(base + 2 * minute).toISOString()},${base + 2 * minute},m.temp,1,0,40,40,40`,
+    ]);
+    expect(ok.stderr).toContain("exported 2 rollup buckets");
+    const refused = cli(["--rollup", "--include-bad"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split("\n")).toEqual([
+      "plantgate: --include-bad does not apply to --rollup: each bucket counts its bad readings",
+    ]);
   });
 });
