@@ -133,7 +133,7 @@ describe("export", () => {
     expect(bad.stderr).not.toMatch(/at .*\.js/);
   });
 
-  it("writes rollup buckets for a tag set and time range; the CLI refuses --include-bad", async () => {
+  it("writes rollup buckets for tags and a range; the CLI refuses --include-bad", async () => {
     const minute = 60_000;
     const base = Math.floor(Date.now() / minute) * minute - 10 * minute; // inside retention
     const bad = { status: "bad" as const, reason: "timeout" as const };
@@ -182,7 +182,7 @@ describe("export", () => {
     await exp.write({ includeBad: false, rollup: true }, "csv", csv.sink);
     await csv.done();
     expect(csv.lines[0]).toBe("time,ts,tag,count,bad,min,mean,max");
-    expect(csv.lines).toHaveLength(5); // a header, the counter's bucket and the temperature's three
+    expect(csv.lines).toHaveLength(5); // a header, the counter's bucket, three temperatures
     expect(csv.lines[1]).toMatch(/,m\.counter,1,0,9223372036854776000,9223372036854776000,/);
     exp.close();
 

@@ -161,7 +161,8 @@ describe("retention", () => {
     const n = 40_000;
     const batch: Reading[] = [];
     for (let i = 0; i < n; i++) {
-      batch.push({ tag: `m.t${i % 10}`, ts: now + i * 1000, value: i, quality: GOOD }); // a bucket each
+      // A bucket each.
+      batch.push({ tag: `m.t${i % 10}`, ts: now + i * 1000, value: i, quality: GOOD });
     }
     store.write(batch);
     store.flush();

@@ -123,7 +123,7 @@ function expectSame(actual: Map<string, Bucket>, want: Map<string, Bucket>): voi
 }
 
 describe("rollups", () => {
-  it("equal an independent aggregate, with late readings and chunks smaller than a bucket", async () => {
+  it("equal an aggregate made here, with late readings and chunks under a bucket", async () => {
     const { store, db } = await newStore({
       retention: { maxAgeHours: 0, chunkRows: 7 },
       rollup: { bucketMs: MINUTE },
@@ -175,7 +175,7 @@ describe("rollups", () => {
     db.close();
   });
 
-  it("are made before retention deletes raw rows, so they still cover the deleted time", async () => {
+  it("are made before retention deletes raw rows, and still cover the deleted time", async () => {
     const { store, db } = await newStore({ retention: { maxAgeHours: 1, chunkRows: 500 } });
     const written = readings(4000, now - 3 * HOUR, (3 * HOUR) / 4000, 5);
     store.write(written);
@@ -213,12 +213,12 @@ describe("rollups", () => {
     const v2 = new Database(path);
     migrate(v2, 2);
     expect(v2.pragma("user_version", { simple: true })).toBe(2);
-    v2.prepare("INSERT INTO tags (id, name, device, type) VALUES (1, 'm.a', 'm', 'float32')").run();
+    v2.exec("INSERT INTO tags (id, name, device, type) VALUES (1, 'm.a', 'm', 'float32')");
     const insert = v2.prepare(
       "INSERT INTO readings (ts, tag_id, value, quality) VALUES (?, 1, ?, 'good')",
     );
     for (let i = 0; i < 100; i++) insert.run(now - HOUR + i * 1000, i);
-    v2.prepare("INSERT INTO events (ts, kind, source, message) VALUES (?, 'x', 'y', 'z')").run(now);
+    v2.prepare("INSERT INTO events (ts, kind, source, message) VALUES (?, 'x', '', '')").run(now);
     v2.prepare("INSERT INTO consumers (name, last_id, updated_ts) VALUES ('uplink', 40, 0)").run();
     v2.close();
 
