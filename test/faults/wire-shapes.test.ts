@@ -3,23 +3,18 @@
 // with response frames. Same real daemon, same in-process peer as tcp-faults.test.ts.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { FaultTcpPeer } from "../peers/fault-tcp-peer.js";
-import { HEALTHY, PeerUnits } from "../peers/fault-units.js";
-import { freePort } from "../support/ports.js";
-import { expectFaultCase, expectFreshValuesOf, worstGap } from "./support/checks.js";
+import { PeerUnits } from "../peers/fault-units.js";
+import { expectFaultCase, expectFreshValuesOf, TIMING_OUT, worstGap } from "./support/checks.js";
 import {
-  DaemonRun,
-  DEGRADE,
   device,
   holdFault,
   POLL_MS,
   SCHEDULING_TOLERANCE_MS,
-  sleep,
+  SILENT_RECOVERY_MS,
   type TagSpec,
-  TIMEOUT_MS,
   tcpConnection,
-  until,
 } from "./support/harness.js";
+import { FaultRig, holdUnitFault, untilAsked } from "./support/rig.js";
 
 /** The Modbus limit on registers in one read (function 3 or 4). */
 const MAX_REGISTERS = 125;
@@ -35,32 +30,13 @@ const WIDE_MAP: TagSpec[] = [
 ];
 
 describe("what goes over the wire", () => {
-  let peer: FaultTcpPeer | undefined;
-  let run: DaemonRun | undefined;
-
-  afterEach(async () => {
-    await run?.cleanup();
-    await peer?.stop();
-    run = undefined;
-    peer = undefined;
-  });
+  const rig = new FaultRig();
+  afterEach(() => rig.cleanup());
 
   it("reads a map wider than 125 registers in reads of at most 125, all good", async () => {
-    const units = new PeerUnits([1, 2]);
-    peer = new FaultTcpPeer(units, await freePort());
-    await peer.start();
-    run = new DaemonRun();
-    const devices = [device("healthy", 1, WIDE_MAP), device("faulty", 2, WIDE_MAP)];
-    await run.start([tcpConnection("plc", peer.port, devices)]);
-    await until(() => units.asked(1) >= 10 && units.asked(2) >= 10, 10_000, "first polls");
-    const episode = await holdFault(
-      () => units.setFault(2, { kind: "silent" }),
-      () => units.setFault(2, HEALTHY),
-      2000,
-    );
-    const recoveryBoundMs = DEGRADE.maxSkipMs + POLL_MS + TIMEOUT_MS;
-    await sleep(recoveryBoundMs + 500);
-    expect(await run.stop()).toBe(0);
+    const { units } = await rig.tcpPair(WIDE_MAP, 10);
+    const episode = await holdUnitFault(units, 2, { kind: "silent" }, 2000);
+    const run = await rig.stopCleanlyAfter(SILENT_RECOVERY_MS + 500);
 
     const tooWide = units.requests.filter((r) => r.quantity > MAX_REGISTERS);
     expect(tooWide).toEqual([]);
@@ -74,38 +50,29 @@ describe("what goes over the wire", () => {
       const faulty = run.readings(`faulty.${tag.name}`);
       expect(faulty.at(-1)?.quality).toBe("good");
     }
-    const measured = expectFaultCase(run, {
-      ...{ healthy: "healthy.count", healthyUnit: 1, faulty: "faulty.count", faultyUnit: 2 },
-      episode,
-      recoveryBoundMs,
-      badReasons: ["timeout"],
-    });
+    const measured = expectFaultCase(run, { episode, ...TIMING_OUT });
     console.info("wide map", measured, { requests: units.requests.length });
   });
 
   it("takes two responses from one segment and one response from two segments", async () => {
     const units = new PeerUnits([1, 2]);
-    peer = new FaultTcpPeer(units, await freePort());
-    await peer.start();
-    run = new DaemonRun();
+    const peer = await rig.tcpPeer(units);
     const count = [{ name: "count", address: 0 }];
     const devices = [device("one", 1, count), device("two", 2, count)];
-    await run.start([tcpConnection("plc", peer.port, devices, { maxInFlight: 2 })]);
-    await until(() => units.asked(1) >= 5 && units.asked(2) >= 5, 10_000, "first polls");
-    const shaping = peer;
+    await rig.run.start([tcpConnection("plc", peer.port, devices, { maxInFlight: 2 })]);
+    await untilAsked(units, [1, 2]);
     const episode = await holdFault(
       () => {
-        shaping.coalesce = true;
-        shaping.splitUnit = 2;
+        peer.coalesce = true;
+        peer.splitUnit = 2;
       },
       () => {
-        shaping.coalesce = false;
-        shaping.splitUnit = undefined;
+        peer.coalesce = false;
+        peer.splitUnit = undefined;
       },
       3000,
     );
-    await sleep(500);
-    expect(await run.stop()).toBe(0);
+    const run = await rig.stopCleanlyAfter(500);
 
     // The peer did bend the framing, many times.
     expect(peer.stats.coalescedWrites).toBeGreaterThan(10);

@@ -8,7 +8,9 @@ import { unitOfValue } from "../../peers/fault-units.js";
 import {
   type DaemonRun,
   POLL_MS,
+  RECONNECT_RECOVERY_MS,
   SCHEDULING_TOLERANCE_MS,
+  SILENT_RECOVERY_MS,
   type StoredReading,
   TIMEOUT_MS,
 } from "./harness.js";
@@ -19,12 +21,15 @@ export interface Episode {
   off: number;
 }
 
+/** The pair rig.ts sets up: device `healthy` on unit 1, device `faulty` on unit 2. */
+const PAIR = { healthy: "healthy.count", healthyUnit: 1, faulty: "faulty.count", faultyUnit: 2 };
+
 export interface FaultCase {
-  /** `device.tag` of the healthy unit, and the unit id its values must name. */
-  healthy: string;
-  healthyUnit: number;
-  faulty: string;
-  faultyUnit: number;
+  /** `device.tag` of the healthy unit, and the unit id its values must name (default PAIR). */
+  healthy?: string;
+  healthyUnit?: number;
+  faulty?: string;
+  faultyUnit?: number;
   episode: Episode;
   /** Longest the faulty unit may take to read good again after the fault ends. */
   recoveryBoundMs: number;
@@ -36,6 +41,22 @@ export interface FaultCase {
   /** Longest the healthy unit may go between good readings (default: one poll + timeout). */
   healthyGapBoundMs?: number;
 }
+
+/** A fault the daemon sees as timeouts (the unit silent, late or garbled): its bounds. */
+export const TIMING_OUT = {
+  recoveryBoundMs: SILENT_RECOVERY_MS,
+  badReasons: ["timeout"],
+} satisfies Partial<FaultCase>;
+
+/**
+ * A fault that takes the faulty unit's whole connection away: its bounds. The healthy unit,
+ * on a connection of its own, must not miss a single poll.
+ */
+export const CONNECTION_LOST = {
+  recoveryBoundMs: RECONNECT_RECOVERY_MS,
+  badReasons: ["disconnected", "timeout"],
+  healthyGapBoundMs: POLL_MS,
+} satisfies Partial<FaultCase>;
 
 export interface Measured {
   worstHealthyGapMs: number;
@@ -63,7 +84,8 @@ export function expectFreshValuesOf(rows: StoredReading[], unitId: number): void
 }
 
 /** Asserts (a), (b), (d) and (e) of a fault case; returns what was measured. */
-export function expectFaultCase(run: DaemonRun, c: FaultCase): Measured {
+export function expectFaultCase(run: DaemonRun, given: FaultCase): Measured {
+  const c = { ...PAIR, ...given };
   const healthy = run.readings(c.healthy);
   const faulty = run.readings(c.faulty);
 

@@ -26,9 +26,19 @@ export const RECONNECT = { initialDelayMs: 100, maxDelayMs: 500 };
  * worker with its peer, and other test files at once; a timer may fire this late.
  */
 export const SCHEDULING_TOLERANCE_MS = 150;
+/**
+ * A unit that stopped answering is probed every maxSkipMs; a probe sent just before the
+ * fault ended still times out, and the next comes one skip and one poll later.
+ */
+export const SILENT_RECOVERY_MS = DEGRADE.maxSkipMs + POLL_MS + TIMEOUT_MS;
+/**
+ * A lost connection or serial path is reopened within maxDelayMs; a probe that failed just
+ * before waits one more skip.
+ */
+export const RECONNECT_RECOVERY_MS = RECONNECT.maxDelayMs + DEGRADE.maxSkipMs + POLL_MS;
 
 // biome-ignore lint/suspicious/noExplicitAny: config documents are plain YAML trees
-type Doc = Record<string, any>;
+export type Doc = Record<string, any>;
 
 export interface TagSpec {
   name: string;
