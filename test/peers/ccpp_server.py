@@ -5,10 +5,12 @@ Holding registers, one contiguous block, big-endian bytes and words (ABCD):
   10 step                       uint32, 1 for the first row served, +1 per row
   12 csv_row                    uint32, the row's index in the CSV (0 = first data row)
 
-Serving starts at the first read. The sequence: the first --normal-rows rows in the file's order, then a stretch of
---low-rows rows taken from the lowest-output end of the data set (lowest PE first),
-then --tail-rows further rows in file order. One row per --step-ms. Every row served is
-logged as a JSON line to --log. "listening" is printed on stdout once the port is open.
+Serving starts at the first read. The sequence: the first --normal-rows rows in the
+file's order, then a stretch of --low-rows rows taken from the lowest-output end of the
+data set (lowest PE first), then --tail-rows further rows in file order. One row per
+--step-ms, held longer (up to --hold-ms) until it has been read at least once. Every row
+served is logged as a JSON line to --log. "listening" is printed on stdout once the port
+is open.
 """
 
 import argparse
@@ -32,13 +34,16 @@ HOLDING = 3
 
 
 class WatchedBlock(ModbusSequentialDataBlock):
-    """A datablock that notes the first read, so serving starts when the client is there."""
+    """A datablock that counts reads, so serving starts when the client is there and a row
+    is not replaced before anyone could read it."""
 
     def __init__(self, *args):
         super().__init__(*args)
         self.first_read = asyncio.Event()
+        self.reads = 0
 
     def getValues(self, address, count=1):
+        self.reads += 1
         self.first_read.set()
         return super().getValues(address, count)
 
@@ -65,17 +70,24 @@ def registers(row, step, csv_row):
     return b.to_registers()
 
 
-async def advance(context, rows, order, low_start, args, log):
+async def advance(context, block, rows, order, low_start, args, log):
     for i, csv_row in enumerate(order):
         step = i + 1
         regs = registers(rows[csv_row], step, csv_row)
         # One setValues call: a poll sees either the old row or the new one, never a mix.
         context[0].setValues(HOLDING, 0, regs)
+        reads = block.reads
         phase = "low" if low_start <= i < low_start + args.low_rows else "normal"
         entry = {"step": step, "csvRow": csv_row, "phase": phase, "ts": int(time.time() * 1000)}
         log.write(json.dumps(entry) + "\n")
         log.flush()
         await asyncio.sleep(args.step_ms / 1000)
+        # The client polls several times per row. On a loaded machine a poll can come late;
+        # the row is held for it up to --hold-ms, so the test checks the buffer, not the
+        # scheduler. A client stalled longer than that misses the row, and the test says so.
+        deadline = time.monotonic() + args.hold_ms / 1000
+        while block.reads == reads and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
     log.write(json.dumps({"done": True, "ts": int(time.time() * 1000)}) + "\n")
     log.flush()
 
@@ -89,6 +101,7 @@ async def main():
     p.add_argument("--normal-rows", type=int, default=1500)
     p.add_argument("--low-rows", type=int, default=150)
     p.add_argument("--tail-rows", type=int, default=100)
+    p.add_argument("--hold-ms", type=float, default=2000)
     args = p.parse_args()
 
     rows = read_rows(args.csv)
@@ -114,7 +127,7 @@ async def main():
     with open(args.log, "w") as log:
         # Rows advance from the first poll on: a row served to nobody could not be stored.
         await block.first_read.wait()
-        await advance(context, rows, order, low_start, args, log)
+        await advance(context, block, rows, order, low_start, args, log)
     await server
 
 
