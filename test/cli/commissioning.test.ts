@@ -1,12 +1,13 @@
 // `plantgate read` and `plantgate scan`, the built CLI, against an independent peer: a pymodbus
 // 3.0 TCP server serving units 1 and 3, with values written by pymodbus's payload builder.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { socatMissing, startPtyPair } from "../peers/pty-pair.js";
 import { repoRoot, requireOrSkip } from "../support/data.js";
 import { freePort } from "../support/ports.js";
 import { type Proc, startProcess } from "../support/process.js";
@@ -71,19 +72,6 @@ async function untilAccepting(port: number, peer: Proc): Promise<void> {
 }
 
 const NO_STACK = /^\s+at /m;
-
-function socatMissing(): string | undefined {
-  const r = spawnSync("socat", ["-V"], { encoding: "utf8" });
-  return r.error || r.status !== 0 ? "socat is not installed (apt-get install socat)" : undefined;
-}
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus", () => {
   let peer: Proc | undefined;
@@ -272,10 +260,7 @@ describe.runIf(requireOrSkip(rtuMissing()))("read and scan over Modbus RTU on a 
   const line = ["--serial", join(dir, "b"), "--baud", "19200"];
 
   beforeAll(async () => {
-    const pty = (name: string) => `pty,raw,echo=0,link=${join(dir, name)}`;
-    const socat = startProcess("socat", ["-d", "-d", pty("a"), pty("b")]);
-    procs.push(socat);
-    await until("socat", () => socat.stderr.some((l) => l.includes("starting data transfer")));
+    procs.push(await startPtyPair(dir));
     const spec = JSON.stringify({ serial: join(dir, "a"), units: [1, 3], entries: ENTRIES });
     const script = join(repoRoot, "test/peers/cli-peer.py");
     const peer = startProcess(SYSTEM_PYTHON, [script, "0", spec]);

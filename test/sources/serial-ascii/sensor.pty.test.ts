@@ -2,7 +2,6 @@
 // one end, the sensor reads the other through node-serialport. Then socat is killed and
 // restarted with the same link names, as a USB adapter is unplugged and plugged back.
 
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,13 +14,9 @@ import type { GatewayEvent } from "../../../src/core/events.js";
 import type { Reading } from "../../../src/core/reading.js";
 import { nmeaChecksum } from "../../../src/sources/serial-ascii/frame.js";
 import { SerialSensor } from "../../../src/sources/serial-ascii/sensor.js";
+import { socatMissing, startPtyPair } from "../../peers/pty-pair.js";
 import { requireOrSkip } from "../../support/data.js";
-import { type Proc, startProcess } from "../../support/process.js";
-
-function socatMissing(): string | undefined {
-  const r = spawnSync("socat", ["-V"], { encoding: "utf8" });
-  return r.error || r.status !== 0 ? "socat is not installed (apt-get install socat)" : undefined;
-}
+import type { Proc } from "../../support/process.js";
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -48,13 +43,7 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
   let sensor: SerialSensor | undefined;
 
   async function startSocat(): Promise<void> {
-    const link = (path: string) => `pty,raw,echo=0,link=${path}`;
-    socat = startProcess("socat", ["-d", "-d", link(writerEnd), link(sensorEnd)]);
-    const proc = socat;
-    await until("socat's links", () => {
-      if (proc.child.exitCode !== null) throw new Error(`socat exited: ${proc.stderr.join()}`);
-      return proc.stderr.some((l) => l.includes("starting data transfer loop"));
-    });
+    socat = await startPtyPair(dir);
   }
 
   function write(text: string | Buffer): void {
