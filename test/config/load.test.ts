@@ -37,7 +37,8 @@ describe("config", () => {
   it("fills defaults", () => {
     const c = loadConfig(write(minimal), {});
     const conn = c.connections[0];
-    expect(conn?.port).toBe(502);
+    expect(conn?.type).toBe("tcp");
+    expect(conn?.type === "tcp" && conn.port).toBe(502);
     expect(conn?.timeoutMs).toBe(500);
     const tag = conn?.devices[0]?.groups[0]?.tags[0];
     expect(tag).toMatchObject({
@@ -72,8 +73,7 @@ describe("config", () => {
       "host: ${PLC_HOST}\n    port: ${PLC_PORT:-1502}",
     );
     const c = loadConfig(write(text), { PLC_HOST: "plc.local" });
-    expect(c.connections[0]?.host).toBe("plc.local");
-    expect(c.connections[0]?.port).toBe(1502);
+    expect(c.connections[0]).toMatchObject({ type: "tcp", host: "plc.local", port: 1502 });
     expect(problems(text, {})).toEqual(["environment variable(s) not set: PLC_HOST"]);
     expect(substituteEnv("cost $$5 ${A}", { A: "x" }).text).toBe("cost $5 x");
   });

@@ -154,13 +154,14 @@ describe.runIf(ready)("CCPP rows served by pymodbus, end to end", () => {
     const servedByStep = new Map(served.map((s) => [s.step, s]));
     const seenSteps = new Set<number>();
     for (const poll of byTs.values()) {
-      expect(poll.step, "a poll without a row number").toBeGreaterThan(0);
-      const s = servedByStep.get(poll.step);
-      expect(s, `step ${poll.step} stored but never served`).toBeDefined();
+      const step = poll.step as number;
+      expect(step, "a poll without a row number").toBeGreaterThan(0);
+      const s = servedByStep.get(step);
+      expect(s, `step ${step} stored but never served`).toBeDefined();
       const row = rows[(s as Served).csvRow] as number[];
       expect(poll.csvRow).toBe((s as Served).csvRow);
       FIELDS.forEach((f, i) => expect(poll[f]).toBe(Math.fround(row[i] as number)));
-      seenSteps.add(poll.step);
+      seenSteps.add(step);
     }
     const missing = served.filter((s) => !seenSteps.has(s.step)).map((s) => s.step);
     expect(missing).toEqual([]);

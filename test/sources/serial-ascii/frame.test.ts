@@ -11,10 +11,8 @@ import {
   nmeaChecksum,
 } from "../../../src/sources/serial-ascii/frame.js";
 
-type Input = Parameters<typeof sensorSchema.parse>[0];
-
 function parser(extra: Record<string, unknown>) {
-  const config = sensorSchema.parse({ name: "s", path: "/dev/null", ...(extra as Input) });
+  const config = sensorSchema.parse({ name: "s", path: "/dev/null", ...extra });
   return createFrameParser(config);
 }
 
