@@ -4,9 +4,10 @@
 // is replaced by rename too.
 
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ModelConfig } from "../config/schema.js";
+import { renameDurably, replaceFile, syncDirectory, writeDurably } from "../core/durable.js";
 import type { Logger } from "../core/logger.js";
 import { scalerFromJson } from "../preprocess/scaler.js";
 import type { BandOffsets, BandQuantiles, ModelFiles, Scalers } from "./types.js";
@@ -91,10 +92,8 @@ export class ModelStore {
         await writeDurably(join(tmp, "optimizer.json"), JSON.stringify(model.files.optimizer));
       }
       await writeDurably(join(tmp, "meta.json"), JSON.stringify(meta, null, 2));
-      // LIMITATION: the parent directory is not fsynced after the rename, so a power cut
-      // right after it may lose the new version (never corrupt it); the pointer then still
-      // names the previous champion. An fsync of the directory handle would close the gap.
-      await rename(tmp, join(this.dir, version));
+      await syncDirectory(tmp);
+      await renameDurably(tmp, join(this.dir, version));
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
@@ -105,9 +104,7 @@ export class ModelStore {
   /** Makes `version` the champion: the pointer is replaced whole or not at all. */
   async setCurrent(version: string): Promise<void> {
     if (!VERSION_RE.test(version)) throw new Error(`not a model version name: ${version}`);
-    const tmp = join(this.dir, `.${POINTER}-${randomBytes(4).toString("hex")}`);
-    await writeDurably(tmp, `${version}\n`);
-    await rename(tmp, join(this.dir, POINTER));
+    await replaceFile(join(this.dir, POINTER), `${version}\n`);
   }
 
   /** The version the pointer names, or undefined without a (valid) pointer. */
@@ -215,15 +212,4 @@ function modelJson(files: ModelFiles): object {
     modelTopology: files.modelTopology,
     weightsManifest: [{ paths: ["weights.bin"], weights: files.weightSpecs }],
   };
-}
-
-/** Writes and fsyncs, so a rename that follows never exposes an empty file after a crash. */
-async function writeDurably(path: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -4,7 +4,8 @@
 // over that step is not). The last reading of each counter is kept in a small file so that
 // after a gateway restart the first reading continues from it instead of starting blind.
 
-import { open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { replaceFile } from "../core/durable.js";
 import type { TimeSeries } from "../core/series.js";
 
 export type CounterBits = 16 | 32 | 64;
@@ -93,17 +94,9 @@ export function seedFromState(
   }
 }
 
-/** Writes the state to a temporary file, fsyncs it and renames it over `path`. */
+/** Replaces the saved state whole, durably. */
 export async function saveCounterState(path: string, state: CounterState): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, "w");
-  try {
-    await handle.writeFile(`${JSON.stringify(state)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
+  await replaceFile(path, `${JSON.stringify(state)}\n`);
 }
 
 /**
