@@ -33,6 +33,9 @@ const UPSERT = `
     min = coalesce(min(rollups.min, excluded.min), rollups.min, excluded.min),
     max = coalesce(max(rollups.max, excluded.max), rollups.max, excluded.max)`;
 
+// LIMITATION: a bucket's length is not stored with it; after bucketMs changes, older buckets
+// keep their length, and one starting where an old one did merges both. A bucket_ms column
+// would let the export tell them apart.
 export class Rollup {
   constructor(
     private readonly db: () => Database.Database | undefined,
