@@ -7,7 +7,7 @@ import { storeSchema } from "../../src/config/schema.js";
 import type { Clock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { GOOD, type Reading } from "../../src/core/reading.js";
-import { usedBytes } from "../../src/store/retention.js";
+import { type RetentionCounts, usedBytes } from "../../src/store/retention.js";
 import { Store } from "../../src/store/store.js";
 
 const HOUR = 3600_000;
@@ -168,7 +168,7 @@ describe("retention", () => {
     store.flush();
     await store.runRetention();
 
-    const counts = store.health().retention as Record<string, number>;
+    const counts = store.health().retention as RetentionCounts;
     expect(counts.rollupsBySize).toBeGreaterThan(0);
     expect(counts).toMatchObject({ bySize: 0, forced: 0 });
     expect(ids(db).n).toBe(n);
