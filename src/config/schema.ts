@@ -35,7 +35,7 @@ export const tagSchema = z
      * bool: a coil or discrete input; bit: one bit of a register (see `bit`); string: `length`
      * registers of ASCII, two characters each, NULs trimmed. 64-bit integers stay exact.
      */
-    type: z.enum(TYPES).default("uint16"),
+    type: z.enum(TYPES).optional(),
     /** ABCD big-endian; DCBA all reversed; BADC bytes swapped per register; CDAB words swapped. */
     order: z.enum(ORDERS).default("ABCD"),
     /** For type bit: the bit of the register, 0 = least significant. */
@@ -53,8 +53,8 @@ export const tagSchema = z
   .superRefine((tag, ctx) => {
     const issue = (path: string, message: string) =>
       ctx.addIssue({ code: "custom", path: [path], message });
-    const bitTable = tag.table === "coil" || tag.table === "discreteInput";
-    if (bitTable && tag.type !== "bool")
+    const bitTable = isBitTable(tag.table);
+    if (bitTable && tag.type !== undefined && tag.type !== "bool")
       issue("type", `a ${tag.table} holds one bit: use type bool`);
     if (!bitTable && tag.type === "bool") {
       issue(
@@ -74,7 +74,13 @@ export const tagSchema = z
     if (tag.maxSilentMs !== undefined && tag.deadband === undefined) {
       issue("maxSilentMs", "maxSilentMs needs a deadband");
     }
-  });
+  })
+  // The type defaults by table: bool for a bit, uint16 for a register.
+  .transform((tag) => ({ ...tag, type: tag.type ?? (isBitTable(tag.table) ? "bool" : "uint16") }));
+
+function isBitTable(table: (typeof TABLES)[number]): boolean {
+  return table === "coil" || table === "discreteInput";
+}
 
 export const groupSchema = z.strictObject({
   name: name.default("default"),

@@ -94,6 +94,13 @@ alerts:
     expect(p.join()).toMatch(/type bool needs table coil or discreteInput/);
   });
 
+  it("types a coil or discrete input bool when no type is given", () => {
+    const c = loadConfig(write(minimal.replace("address: 3", "address: 3, table: coil")), {});
+    expect(c.connections[0]?.devices[0]?.groups[0]?.tags[0]?.type).toBe("bool");
+    const p = problems(minimal.replace("address: 3", "address: 3, table: coil, type: int16"));
+    expect(p.join()).toMatch(/a coil holds one bit: use type bool/);
+  });
+
   it("accepts the shipped configs", () => {
     const c = loadConfig(join(repoRoot, "config/simulator.yaml"), {});
     expect(c.simulator.enabled).toBe(true);
