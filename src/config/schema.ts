@@ -448,8 +448,12 @@ export const outputLineSchema = z.strictObject({
   name,
   /** GPIO line number (BCM numbering on a Raspberry Pi; sysfs numbers can reach 1023). */
   gpio: z.number().int().min(0).max(1023),
-  /** Severities at which the line is driven active. */
-  activeOn: z.array(z.enum(SEVERITIES)).min(1),
+  /**
+   * States at which the line is driven active: severities, and `unknown` for a lamp that
+   * says the rule cannot judge (its signal is missing, e.g. no prediction while a device is
+   * down). A line not active on unknown sits at its safe level then.
+   */
+  activeOn: z.array(z.enum([...SEVERITIES, "unknown"])).min(1),
   /** Electrical level that means active. */
   activeLevel: z.union([z.literal(0), z.literal(1)]).default(1),
   /** Level at start, on stop and whenever the state is unknown. */

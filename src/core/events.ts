@@ -8,6 +8,7 @@ export type EventKind =
   | "alert.raised"
   | "alert.cleared"
   | "alert.unknown"
+  | "alert.known"
   | "model.promoted"
   | "model.rejected"
   | "model.drift"

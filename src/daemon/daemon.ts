@@ -101,7 +101,6 @@ export class Daemon {
       source: this.config.gateway.name,
       message: "stopped",
     });
-    await this.alerts?.settled();
     const anything = this.started.length > 0;
     while (this.started.length) {
       const part = this.started.pop() as Component;
@@ -164,6 +163,8 @@ export class Daemon {
       events: store,
       onChange: (states) => outputs.apply(states),
     });
+    // Started after the outputs, so on stop the rules settle before the outputs go safe.
+    await this.run(this.alerts);
     return outputs;
   }
 

@@ -5,15 +5,20 @@ import { isAbsolute, join } from "node:path";
 import type { Config } from "../config/schema.js";
 import type { Logger } from "../core/logger.js";
 import type { GpioDriver } from "../outputs/gpio.js";
-import { loadOnoff, OnoffGpioDriver } from "../outputs/onoff-driver.js";
+import { loadOnoff, OnoffGpioDriver, type OnoffModule } from "../outputs/onoff-driver.js";
 import { VirtualGpioDriver } from "../outputs/virtual-driver.js";
 
-export async function chooseGpioDriver(config: Config, logger: Logger): Promise<GpioDriver> {
+/** `load` finds the onoff module where the kernel exposes GPIO; a test hands in a fake. */
+export async function chooseGpioDriver(
+  config: Config,
+  logger: Logger,
+  load: () => OnoffModule | undefined = loadOnoff,
+): Promise<GpioDriver> {
   const { driver, stateFile } = config.outputs;
   const file = isAbsolute(stateFile) ? stateFile : join(config.gateway.stateDir, stateFile);
   if (driver === "virtual") return new VirtualGpioDriver(file, logger);
 
-  const onoff = loadOnoff();
+  const onoff = load();
   if (onoff) return new OnoffGpioDriver(onoff);
   if (driver === "onoff") {
     throw new Error("outputs.driver is onoff but this machine exposes no GPIO (/sys/class/gpio)");

@@ -72,6 +72,7 @@ const KINDS = [
   "alert.raised",
   "alert.cleared",
   "alert.unknown",
+  "alert.known",
   "daemon.started",
   "daemon.stopped",
 ];

@@ -5,11 +5,11 @@
 import { createRequire } from "node:module";
 import type { GpioDriver, GpioLine, Level } from "./gpio.js";
 
-interface OnoffGpio {
+export interface OnoffGpio {
   writeSync(level: Level): void;
   unexport(): void;
 }
-interface OnoffModule {
+export interface OnoffModule {
   Gpio: {
     new (gpio: number, direction: "out" | "high" | "low"): OnoffGpio;
     accessible: boolean;

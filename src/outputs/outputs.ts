@@ -1,5 +1,6 @@
-// Output lines follow rule states: each line is active at the severities it lists and sits
-// at its safe level at start, on stop, and whenever the state driving it is unknown.
+// Output lines follow rule states: each line is active at the states it lists and sits at
+// its safe level at start, on stop, and whenever the state driving it is unknown (unless
+// it lists unknown: a "cannot judge" lamp).
 
 import { type RuleState, worst } from "../alerts/rule.js";
 import type { OutputLineConfig } from "../config/schema.js";
@@ -8,8 +9,8 @@ import type { Logger } from "../core/logger.js";
 import type { GpioDriver, GpioLine, Level } from "./gpio.js";
 
 export function levelFor(line: OutputLineConfig, state: RuleState): Level {
-  if (state === "unknown") return line.safeLevel;
   if (line.activeOn.includes(state)) return line.activeLevel;
+  if (state === "unknown") return line.safeLevel;
   return line.activeLevel === 1 ? 0 : 1;
 }
 

@@ -55,6 +55,48 @@ describe("threshold rule", () => {
     expect(r.update(Number.NaN, 200)).toBeUndefined();
   });
 
+  it("raises the warning while the signal jitters around the alarm level", () => {
+    const r = rule();
+    // Below the warning level all along, never below the alarm level for a whole debounce.
+    const values = Array.from({ length: 100 }, (_, i) => (i % 2 ? 71 : 69));
+    expect(run(r, values)).toEqual([[1000, "warning"]]);
+    expect(r.state).toBe("warning");
+  });
+
+  it("raises the alarm once below it for the debounce, though warning came first", () => {
+    const r = rule();
+    const changes = run(r, [...Array(15).fill(75), ...Array(15).fill(60)]);
+    expect(changes).toEqual([
+      [1000, "warning"],
+      [2500, "alarm"],
+    ]);
+  });
+
+  it("holds an alarm through a missing value shorter than the debounce", () => {
+    const r = rule();
+    run(r, Array(12).fill(60));
+    expect(r.state).toBe("alarm");
+    expect(r.update(undefined, 1300)).toBeUndefined();
+    expect(r.update(60, 1400)).toBeUndefined();
+    expect(r.state).toBe("alarm");
+    // Lost for a whole debounce: unknown, and the last severity stays on record.
+    expect(r.update(undefined, 1500)).toBeUndefined();
+    expect(r.update(undefined, 2500)).toBe("unknown");
+    expect(r.lastKnown).toBe("alarm");
+  });
+
+  it("lowers an alarm only after the signal is off it for the debounce", () => {
+    const r = rule({ hysteresis: 0 });
+    run(r, Array(12).fill(60));
+    const back = [75, 75, 75, 75, 60, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75, 75];
+    const changes: Array<[number, string]> = [];
+    back.forEach((v, i) => {
+      const s = r.update(v, 2000 + i * 100);
+      if (s) changes.push([2000 + i * 100, s]);
+    });
+    expect(changes).toEqual([[3500, "warning"]]);
+  });
+
   it("mirrors for above", () => {
     const r = new ThresholdRule(
       ruleSchema.parse({ name: "t", signal: "a.b", above: { alarm: 100 }, debounceMs: 0 }),
