@@ -61,7 +61,7 @@ describe("GPIO driver choice", () => {
     ).rejects.toThrow(/outputs.driver is onoff but this machine exposes no GPIO/);
   });
 
-  it("drives onoff lines: opened at their safe level, written on change, released on stop", async () => {
+  it("drives onoff lines: opened safe, written on change, released on stop", async () => {
     const { mod, calls } = fakeOnoff();
     const driver = await chooseGpioDriver(config("onoff"), silentLogger(), () => mod);
     const lines = [
