@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.js";
 import { deriveConfig } from "../support/config.js";
+import { repoRoot } from "../support/data.js";
 import { freePort } from "../support/ports.js";
 import { type LogLine, type Proc, startPlantgate } from "../support/process.js";
 
@@ -41,6 +43,8 @@ describe("plantgate run on the simulator", () => {
   });
 
   it("polls, stores, trains, predicts and raises the alarm when the line degrades", async () => {
+    const backend = await proc.waitFor((l) => l.msg === "tensorflow backend ready", 30_000);
+    expect(["tensorflow", "wasm", "cpu"]).toContain(backend.backend);
     const trained = await proc.waitFor((l) => l.msg === "model trained", 60_000, "a model");
     expect(trained.holdoutMae).toBeTypeOf("number");
     await proc.waitFor((l) => l.msg === "first prediction", 20_000, "a prediction");
@@ -51,8 +55,13 @@ describe("plantgate run on the simulator", () => {
       60_000,
       "the red lamp",
     );
-    // The alarm follows the degradation, not the training or the start.
+    // The alarm follows the degradation, not the training or the start: before it, no alert
+    // was raised and no warning or alarm output moved.
     expect(Date.parse(String(alarm.time))).toBeGreaterThan(Date.parse(String(degrades.time)));
+    const before = proc.lines.slice(0, proc.lines.indexOf(degrades));
+    expect(before.filter((l) => l.msg === "alert raised")).toEqual([]);
+    const moved = before.filter((l) => l.msg === "output changed" && l.line !== "greenLamp");
+    expect(moved).toEqual([]);
 
     const status = proc.lines.filter((l: LogLine) => l.msg === "status").at(-1);
     expect(Number(status?.polls)).toBeGreaterThan(0);
@@ -63,10 +72,12 @@ describe("plantgate run on the simulator", () => {
   }, 150_000);
 
   it("leaves the outputs safe and the buffer holding what was polled", () => {
-    const state = JSON.parse(readFileSync(join(dir, "outputs.json"), "utf8"));
-    for (const line of Object.values(state.lines) as Array<{ level: number }>) {
-      expect(line.level).toBe(0);
-    }
+    const state = JSON.parse(readFileSync(join(dir, "outputs.json"), "utf8")) as {
+      lines: Record<string, { level: number }>;
+    };
+    const shipped = loadConfig(join(repoRoot, "config/simulator.yaml"), {}).outputs.lines;
+    expect(shipped.length).toBeGreaterThan(0);
+    for (const line of shipped) expect(state.lines[line.name]?.level).toBe(line.safeLevel);
 
     const db = new Database(join(dir, "plantgate.db"), { readonly: true });
     const readings = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };

@@ -9,7 +9,7 @@ Serving starts at the first read. The sequence: the first --normal-rows rows in 
 file's order, then a stretch of --low-rows rows taken from the lowest-output end of the
 data set (lowest PE first), then --tail-rows further rows in file order. One row per
 --step-ms, held longer (up to --hold-ms) until it has been read at least once. Every row
-served is logged as a JSON line to --log. "listening" is printed on stdout once the port
+served is logged as a JSON line to --log, and so is every row that had to be held. "listening" is printed on stdout once the port
 is open.
 """
 
@@ -86,8 +86,11 @@ async def advance(context, block, rows, order, low_start, args, log):
         # the row is held for it up to --hold-ms, so the test checks the buffer, not the
         # scheduler. A client stalled longer than that misses the row, and the test says so.
         deadline = time.monotonic() + args.hold_ms / 1000
+        held = block.reads == reads
         while block.reads == reads and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
+        if held:
+            log.write(json.dumps({"held": step, "read": block.reads > reads}) + "\n")
     log.write(json.dumps({"done": True, "ts": int(time.time() * 1000)}) + "\n")
     log.flush()
 

@@ -54,10 +54,10 @@ export class Proc {
     return this.lines.filter((l) => l.msg === msg);
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within graceMs. Resolves with the exit code. */
-  async stop(graceMs = 15000): Promise<number | null> {
+  /** `signal`, then SIGKILL if it has not exited within graceMs. Resolves with the exit code. */
+  async stop(graceMs = 15000, signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
-    this.child.kill("SIGTERM");
+    this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
