@@ -35,6 +35,9 @@ export function readHistory(
     .raw(true)
     .iterate(fromTs, toTs, segmentStartId, ...ids) as IterableIterator<[number, number, unknown]>;
   for (const [tagId, ts, value] of rows) {
+    // Numbers, booleans (0/1) and 64-bit integers; a uint64 past 2^63 is stored as its
+    // decimal digits and parses too. Null (never a good number) and other text are skipped.
+    if (value === null) continue;
     const n = Number(value);
     if (!Number.isFinite(n)) continue;
     const series = byId.get(tagId) as TimeSeries;

@@ -31,7 +31,7 @@ async function newStore(retention: Record<string, unknown>, rollup: Record<strin
   });
   await store.start();
   open.push(store);
-  return { store, path, db: (store as unknown as { db: Database.Database }).db };
+  return { store, path, db: (store as unknown as { conn: { db: Database.Database } }).conn.db };
 }
 
 function fill(store: Store, count: number, fromTs: number, stepMs: number): void {

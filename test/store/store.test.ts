@@ -115,7 +115,7 @@ describe("store", () => {
     store.flush();
 
     // max_page_count at the current size stands in for a full disk.
-    const db = (store as unknown as { db: Database.Database }).db;
+    const db = (store as unknown as { conn: { db: Database.Database } }).conn.db;
     const pages = db.pragma("page_count", { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
     const many = Array.from({ length: 5000 }, (_, i) => good("m.a", 100 + i, i));
