@@ -109,7 +109,7 @@ describe("store", () => {
     db.close();
   });
 
-  it("keeps readings in memory while the disk is full, and writes them when space returns", async () => {
+  it("keeps readings in memory while the disk is full, and writes them later", async () => {
     const { store, path } = await newStore();
     store.write([good("m.a", 1, 1)]);
     store.flush();
