@@ -281,6 +281,10 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
    * After a backwards jump, history starts afresh: windows never mix the two sides. The
    * boundary is marked in the queue now and reaches the disk with the first commit after
    * it, so a jump while the disk refuses writes still falls between the right readings.
+   * LIMITATION: the monitor notices a jump at its next check (clock.checkIntervalMs), so
+   * readings taken in between count with the old side: they stay out of training windows
+   * rather than mixing into them. Stamping each reading with the monotonic clock would let
+   * the store place the boundary at the step itself.
    */
   clockJumped(deltaMs: number): void {
     if (deltaMs >= 0) return;
