@@ -16,6 +16,12 @@ import { openDatabase } from "./open.js";
 import type { TagIds, TagInfo } from "./tag-ids.js";
 
 const RETRY_MS = 1000;
+/**
+ * How far the newest stored reading may be ahead of the clock at start before that counts
+ * as the clock having gone back while stopped: the clock monitor's default threshold, so
+ * that a restart within a second of a small correction does not cut history off.
+ */
+const RESTART_JUMP_MARGIN_MS = 2000;
 
 /** SQLite codes after which the connection is reopened rather than reused. */
 const REOPEN = ["SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"];
@@ -50,8 +56,9 @@ export class StoreConnection {
    * A connection ready for writing; undefined while waiting to retry. Throws why it cannot
    * be had now (the caller reports it as a write failure).
    */
-  writable(): Database.Database | undefined {
-    const now = this.deps.clock.monotonic();
+  writable(force = false): Database.Database | undefined {
+    // `force`: the last chance at stop, whatever the retry schedule says.
+    const now = force ? Number.POSITIVE_INFINITY : this.deps.clock.monotonic();
     if (this.db && this.reopen) {
       if (now < this.nextAttempt) return undefined;
       this.close();
@@ -129,7 +136,7 @@ export class StoreConnection {
    */
   private segmentAfterRestart(db: Database.Database, now: number) {
     const newest = db.prepare("SELECT max(ts) FROM readings").pluck().get() as number | null;
-    if (newest === null || newest <= now) return undefined;
+    if (newest === null || newest - now <= RESTART_JUMP_MARGIN_MS) return undefined;
     const id = lastReadingId(db);
     if (id <= this.segmentStartId) return undefined;
     setMeta(db, "segment_start_id", String(id));

@@ -96,7 +96,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retentionTimer);
-    this.flush();
+    this.flush(true);
     const lost = {
       readings: this.queue.drain().length,
       predictions: this.predictions.splice(0).length,
@@ -161,14 +161,17 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     }
   }
 
-  /** Commits everything queued, in transactions of at most batchSize readings. */
-  flush(): void {
+  /**
+   * Commits everything queued, in transactions of at most batchSize readings. `final`: at
+   * stop, try the disk now even if the next retry is not due yet.
+   */
+  flush(final = false): void {
     if (this.flushSoon) clearImmediate(this.flushSoon);
     this.flushSoon = undefined;
     for (const loss of Object.values(this.losses)) loss.tick();
     let db: Database.Database | undefined;
     try {
-      db = this.conn.writable();
+      db = this.conn.writable(final);
       if (!db) return;
       this.flushReadings(db);
       this.flushSegment(db);

@@ -195,4 +195,18 @@ describe("store and clock monitor on a fake clock", () => {
     );
     expect(events).toEqual([{ kind: "clock.jump", source: "store" }]);
   });
+
+  it("keeps history across a restart when the clock is behind by less than 2 s", async () => {
+    const first = await testStore();
+    first.store.write([good("m.a", first.clock.now(), 1)]);
+    await first.store.stop();
+    const behind = new FakeClock();
+    behind.wall -= 1000; // a small correction between two runs
+    const t = await testStore({}, [], first.path, behind);
+    open.push(t.store);
+    t.store.write([good("m.a", behind.now() + 1500, 2)]);
+    t.store.flush();
+    const h = t.store.history(["m.a"], 0, Number.MAX_SAFE_INTEGER);
+    expect(h.get("m.a")?.values).toEqual([1, 2]);
+  });
 });

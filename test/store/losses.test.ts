@@ -3,6 +3,9 @@
 // the event and prediction queues are bounded the same way; what a stop cannot write is
 // counted. A full batch is committed after the poll that filled it, not inside write().
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LOSS_REPORT_INTERVAL_MS } from "../../src/store/loss-report.js";
 import type { Store } from "../../src/store/store.js";
@@ -100,6 +103,19 @@ describe("losses", () => {
     expect(t.store.health().unwrittenAtStop).toMatchObject({ readings: 3000, predictions: 1 });
     const line = t.lines.find((l) => l.msg.startsWith("store stopped with unwritten data"));
     expect(line).toMatchObject({ readings: 3000, predictions: 1 });
+  });
+
+  it("tries the disk once more at stop, before its next retry is due", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pg-loss-"));
+    const blocker = join(dir, "state");
+    writeFileSync(blocker, "a file where the state directory should be");
+    const t = await testStore({}, [], join(blocker, "t.db"));
+    t.store.write(series(10));
+    expect(t.store.health()).toMatchObject({ status: "degraded", queued: 10 });
+    rmSync(blocker); // space for the directory now, but the retry is a second away
+    await t.store.stop();
+    expect(t.store.health().unwrittenAtStop).toBeUndefined();
+    expect(query(t.path, "SELECT count(*) AS n FROM readings")).toEqual([{ n: 10n }]);
   });
 
   it("commits a full batch after the poll cycle that filled it, not inside write()", async () => {
