@@ -54,6 +54,11 @@ export class LossReport {
     if (this.pending && now - (this.lastReport ?? 0) >= this.intervalMs) this.report(now);
   }
 
+  /** At stop: whatever is held back is reported now, not never. */
+  reportPending(): void {
+    if (this.pending) this.report(this.deps.clock.monotonic());
+  }
+
   /** True while losses happened within the last interval: the store reports itself degraded. */
   recent(): boolean {
     if (this.lastLoss === undefined) return false;

@@ -96,6 +96,7 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retentionTimer);
+    for (const loss of Object.values(this.losses)) loss.reportPending();
     this.flush(true);
     const lost = {
       readings: this.queue.drain().length,

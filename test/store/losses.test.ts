@@ -57,6 +57,25 @@ describe("losses", () => {
     ]);
   });
 
+  it("reports the losses it held back for a summary when it stops", async () => {
+    const t = await testStore({ queueCapacity: 10 });
+    open.push(t.store);
+    fillUp(t.db());
+    t.store.write(series(13)); // 3 dropped, said at once
+    t.store.write(series(5, 13)); // 5 more, held for the minute's summary
+    makeRoom(t.db());
+    await t.store.stop();
+    const drops = t.lines.filter((l) => l.msg.startsWith("store queue full"));
+    expect(drops.map((l) => [l.dropped, l.droppedTotal])).toEqual([
+      [3, 3],
+      [5, 8],
+    ]);
+    expect(incidents(t.path)).toEqual([
+      "queue full: dropped the oldest 3 readings (3 since start)",
+      "queue full: dropped the oldest 5 readings (8 since start)",
+    ]);
+  });
+
   it("bounds the event queue while the database is away, and counts what it drops", async () => {
     const t = await testStore();
     open.push(t.store);
