@@ -27,7 +27,7 @@ function incidents(path: string): string[] {
 }
 
 describe("losses", () => {
-  it("drops the oldest from a full queue: counted exactly, reported without flooding", async () => {
+  it("drops the oldest from a full queue: counted exactly, reported, no flood", async () => {
     const t = await testStore({ queueCapacity: 10, batchSize: 1000 });
     open.push(t.store);
     fillUp(t.db()); // readings wait in the queue
