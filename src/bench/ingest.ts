@@ -91,7 +91,8 @@ export function rawInsertBench(path: string, count: number): { perSecond: number
   db.pragma("synchronous = NORMAL");
   db.prepare("INSERT INTO tags (name, device, type) VALUES ('d.t', 'd', 'float32')").run();
   const insert = db.prepare(
-    "INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code) VALUES (?, 1, ?, 'good', NULL, NULL)",
+    `INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code)
+     VALUES (?, 1, ?, 'good', NULL, NULL)`,
   );
   const batch = db.transaction((from: number, n: number) => {
     for (let i = 0; i < n; i++) insert.run(Date.now(), (from + i) * 1.5);

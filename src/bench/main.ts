@@ -1,6 +1,7 @@
 // `npm run bench`: throughput figures, each beside a baseline measured in the same run, and
 // printed as a ratio. Figures depend on the machine; ratios are what to compare. Each run
-// lasts BENCH_SECONDS (default 5); the whole bench takes about seven times that.
+// lasts BENCH_SECONDS (default 5); the whole bench takes about seven times that, plus the
+// SD-card wear runs. BENCH_ONLY=store runs the buffer's figures alone.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +11,8 @@ import { forkFastServer } from "./fast-server.js";
 import { fullPathBench, rawInsertBench } from "./ingest.js";
 import { learningBench } from "./learning-report.js";
 import { modbusSerialRate, transportRate } from "./request-rate.js";
-import { rawRate, type StoreFigures, storeRate } from "./store.js";
+import { rawRate, type StoreRate, sustainedStoreRate } from "./store.js";
+import { measureAllWear, printWear, type WearFigures } from "./store-wear.js";
 import { printMarkdownTable } from "./table.js";
 import { plannedRequests, TAG_COUNT, tagMapConnection } from "./tag-map.js";
 
@@ -53,26 +55,18 @@ interface Figures {
   serial: number;
   sequential: number;
   pipelined: number;
-  store: { normal: StoreFigures; rawPerSecond: number };
-  wear: Array<{ synchronous: string; perCommit: number } & StoreFigures>;
+  store: StoreRate & { rawPerSecond: number };
+  wear: WearFigures[];
 }
 
-const STORE_READINGS = 200_000;
-/** The stated tag rate for SD-card wear: 100 tags polled once a second, committed each second. */
-const WEAR_TAGS_PER_SECOND = 100;
-
-async function measureStore(dir: string): Promise<Pick<Figures, "store" | "wear">> {
-  const normal = await storeRate(dir, STORE_READINGS, "normal", 5000);
-  const rawPerSecond = rawRate(dir, STORE_READINGS);
-  const wear: Figures["wear"] = [];
-  for (const synchronous of ["off", "normal", "full"] as const) {
-    const f = await storeRate(dir, 50_000, synchronous, WEAR_TAGS_PER_SECOND);
-    wear.push({ synchronous, perCommit: WEAR_TAGS_PER_SECOND, ...f });
-  }
-  // The same rate with flushIntervalMs at 10 s: ten times fewer commits.
-  const f = await storeRate(dir, 50_000, "normal", 10 * WEAR_TAGS_PER_SECOND);
-  wear.push({ synchronous: "normal", perCommit: 10 * WEAR_TAGS_PER_SECOND, ...f });
-  return { store: { normal, rawPerSecond }, wear };
+/** The buffer's figures: sustained rate against raw inserts of the same count, and wear. */
+async function measureStore(
+  dir: string,
+  seconds: number,
+): Promise<Pick<Figures, "store" | "wear">> {
+  const sustained = await sustainedStoreRate(dir, seconds);
+  const rawPerSecond = rawRate(dir, sustained.committed);
+  return { store: { ...sustained, rawPerSecond }, wear: await measureAllWear(dir) };
 }
 
 async function measure(dir: string, seconds: number): Promise<Figures> {
@@ -89,7 +83,7 @@ async function measure(dir: string, seconds: number): Promise<Figures> {
     const serial = await modbusSerialRate(port, requests, seconds);
     const sequential = await transportRate(port, requests, seconds, 1);
     const pipelined = await transportRate(port, requests, seconds, PIPELINE_DEPTH);
-    const store = await measureStore(dir);
+    const store = await measureStore(dir, seconds);
     return { path, raw, planned, single, serial, sequential, pipelined, ...store };
   } finally {
     await server.stop();
@@ -136,15 +130,19 @@ function rows(f: Figures): Row[] {
       unit: "/s",
       goal: `> 1.00: ${met(f.pipelined > f.serial)}`,
     },
-    {
-      figure: "readings/s through the store (queue, batches, WAL, normal)",
-      value: f.store.normal.perSecond,
-      baselineName: "raw better-sqlite3 batched inserts",
-      baseline: f.store.rawPerSecond,
-      unit: "/s",
-      goal: `≥ 0.50: ${met(f.store.normal.perSecond >= 0.5 * f.store.rawPerSecond)}`,
-    },
+    storeRow(f.store),
   ];
+}
+
+function storeRow(store: Figures["store"]): Row {
+  return {
+    figure: "readings/s through the store, sustained (write(), queue, batches, WAL)",
+    value: store.perSecond,
+    baselineName: "raw better-sqlite3 batched inserts",
+    baseline: store.rawPerSecond,
+    unit: "/s",
+    goal: `≥ 0.50: ${met(store.perSecond >= 0.5 * store.rawPerSecond)}`,
+  };
 }
 
 // Groups with fewer requests get polled more often under saturation, so the minimum is
@@ -175,28 +173,15 @@ function printNotes(f: Figures, seconds: number): void {
     `pipelining: maxInFlight ${PIPELINE_DEPTH} vs 1 on one connection: ` +
       `${(f.pipelined / f.sequential).toFixed(2)}×`,
   );
+  printStoreNote(f.store);
 }
 
-/** Bytes written per reading under each synchronous setting, and what that costs an SD card. */
-function printWear(f: Figures): void {
-  const perDay = WEAR_TAGS_PER_SECOND * 86_400;
+function printStoreNote(s: Figures["store"]): void {
   console.log(
-    `\nSD-card wear at ${WEAR_TAGS_PER_SECOND} tags/s ` +
-      "(bytes the process wrote to storage, /proc/self/io; baseline: the bytes the rows occupy in the file):",
+    `store: ${fmt(s.committed)} readings written ${50} at a time over ${s.seconds.toFixed(1)} s ` +
+      `(${fmt(s.dropped)} dropped), every one committed; baseline inserted the same count ` +
+      "in batches of 1000 with nothing else running.",
   );
-  printTable(
-    f.wear.map((w) => ({
-      figure: `bytes written per reading, ${w.synchronous}, commit every ${w.perCommit / WEAR_TAGS_PER_SECOND} s`,
-      value: w.bytesPerReading,
-      baselineName: "database file bytes per reading",
-      baseline: w.fileBytesPerReading,
-      unit: "B",
-      goal: `${((w.bytesPerReading * perDay) / 1e6).toFixed(0)} MB/day`,
-    })),
-  );
-  if (f.wear.every((w) => w.bytesPerReading === 0)) {
-    console.log("(this file system does not report written bytes: set BENCH_DIR to a disk)");
-  }
 }
 
 async function main(): Promise<void> {
@@ -204,10 +189,18 @@ async function main(): Promise<void> {
   if (!(seconds > 0)) throw new RangeError("BENCH_SECONDS must be a positive number of seconds");
   const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), "pg-bench-"));
   try {
+    // BENCH_ONLY=store: the buffer's figures alone (a change to the store needs no more).
+    if (process.env.BENCH_ONLY === "store") {
+      const f = await measureStore(dir, seconds);
+      printTable([storeRow(f.store)]);
+      printStoreNote(f.store);
+      printWear(f.wear);
+      return;
+    }
     const figures = await measure(dir, seconds);
     printTable(rows(figures));
     printNotes(figures, seconds);
-    printWear(figures);
+    printWear(figures.wear);
     // Learning last: it trains on both cores and would disturb the throughput figures.
     await learningBench();
   } finally {

@@ -1,86 +1,75 @@
-// Buffer figures: sustained readings/s through the store (queue, batched transactions, WAL)
-// against raw better-sqlite3 batched inserts into the same schema, and bytes written to disk
-// per reading under each `synchronous` setting, from /proc/self/io.
+// Store throughput: readings arriving over several seconds, a poll's worth at a time with a
+// turn of the event loop between (so the store's scheduled commits and its timer run as
+// they do in the daemon), against raw better-sqlite3 batched inserts of the same count
+// into the same schema, in the same run.
 
-import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { storeSchema } from "../config/schema.js";
 import { systemClock } from "../core/clock.js";
 import { silentLogger } from "../core/logger.js";
 import { GOOD, type Reading } from "../core/reading.js";
-import { Store } from "../store/store.js";
+import { Store, type TagInfo } from "../store/store.js";
 import { rawInsertBench } from "./ingest.js";
 
-const TAGS = 100;
+export const BENCH_TAGS = 100;
+/** Readings per write(): one Modbus request's worth of float32 tags. */
+const PER_POLL = 50;
 
-function readings(count: number, from: number): Reading[] {
+export function benchTags(): TagInfo[] {
+  return Array.from({ length: BENCH_TAGS }, (_, i) => ({
+    name: `line.tag${i}`,
+    device: "line",
+    type: "float32",
+  }));
+}
+
+export function benchReadings(count: number, from: number, ts: number): Reading[] {
   return Array.from({ length: count }, (_, i) => ({
-    tag: `line.tag${(from + i) % TAGS}`,
-    ts: 1_700_000_000_000 + from + i,
+    tag: `line.tag${(from + i) % BENCH_TAGS}`,
+    ts,
     value: (from + i) * 0.5,
     quality: GOOD,
   }));
 }
 
-/** Bytes this process caused to be written to storage so far (0 where the kernel hides it). */
-function writtenBytes(): number {
-  try {
-    const io = readFileSync("/proc/self/io", "utf8");
-    return Number(/write_bytes:\s+(\d+)/.exec(io)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-export interface StoreFigures {
+export interface StoreRate {
+  /** Readings committed per second, from the first write() to the end of stop(). */
   perSecond: number;
-  /** Bytes the process wrote to storage per reading (WAL, checkpoints, everything). */
-  bytesPerReading: number;
-  /** Bytes per reading the database file holds at the end: the payload. */
-  fileBytesPerReading: number;
+  committed: number;
+  seconds: number;
+  dropped: number;
 }
 
-/** `perCommit` readings per transaction: a poll cycle's worth, as the flush timer sees it. */
-export async function storeRate(
-  dir: string,
-  count: number,
-  synchronous: "off" | "normal" | "full",
-  perCommit: number,
-): Promise<StoreFigures> {
-  const path = join(dir, `store-${synchronous}-${perCommit}.db`);
+/** As many readings as the store takes for `seconds`, arriving through write(). */
+export async function sustainedStoreRate(dir: string, seconds: number): Promise<StoreRate> {
   const store = new Store({
-    path,
-    config: storeSchema.parse({ synchronous, queueCapacity: count + 1, batchSize: 1000 }),
-    tags: Array.from({ length: TAGS }, (_, i) => ({
-      name: `line.tag${i}`,
-      device: "line",
-      type: "float32",
-    })),
+    path: join(dir, "store-sustained.db"),
+    config: storeSchema.parse({ queueCapacity: 1_000_000 }),
+    tags: benchTags(),
     clock: systemClock,
     logger: silentLogger(),
   });
   await store.start();
   store.clockSynchronized();
 
-  // Readings arrive as pollers deliver them: a request's worth at a time. They are made
-  // before the clock starts, so that only the store's work is timed.
-  const batches: Reading[][] = [];
-  for (let done = 0; done < count; done += 50)
-    batches.push(readings(Math.min(50, count - done), done));
-
-  const before = writtenBytes();
   const t0 = performance.now();
-  const every = Math.max(1, Math.round(perCommit / 50));
-  batches.forEach((batch, i) => {
-    store.write(batch);
-    if (i % every === every - 1) store.flush();
-  });
-  await store.stop();
-  const seconds = (performance.now() - t0) / 1000;
+  const end = t0 + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    store.write(benchReadings(PER_POLL, n, Date.now()));
+    n += PER_POLL;
+    await yieldToLoop(); // the poll cycle ends: scheduled commits and timers run
+  }
+  await store.stop(); // flushes: every reading written is committed when this returns
+  const elapsed = (performance.now() - t0) / 1000;
+  const h = store.health();
+  const committed = h.written as number;
   return {
-    perSecond: count / seconds,
-    bytesPerReading: (writtenBytes() - before) / count,
-    fileBytesPerReading: statSync(path).size / count,
+    perSecond: committed / elapsed,
+    committed,
+    seconds: elapsed,
+    dropped: h.dropped as number,
   };
 }
 

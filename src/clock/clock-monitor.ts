@@ -18,6 +18,18 @@ export interface ClockListener {
   clockSynchronized(): void;
 }
 
+/** Several listeners as one (the store and the in-memory windows), in the given order. */
+export function clockListeners(...listeners: ClockListener[]): ClockListener {
+  return {
+    clockJumped: (deltaMs) => {
+      for (const l of listeners) l.clockJumped(deltaMs);
+    },
+    clockSynchronized: () => {
+      for (const l of listeners) l.clockSynchronized();
+    },
+  };
+}
+
 export class ClockMonitor implements Component {
   readonly name = "clock";
   private timer?: NodeJS.Timeout;
@@ -81,7 +93,16 @@ export class ClockMonitor implements Component {
       message: `wall clock jumped ${direction} by ${Math.round(Math.abs(delta))} ms`,
       data: { deltaMs: Math.round(delta) },
     });
-    this.listener.clockJumped(delta);
+    this.tell(() => this.listener.clockJumped(delta));
+  }
+
+  // The monitor runs on a timer: a listener that throws must not take the daemon down.
+  private tell(call: () => void): void {
+    try {
+      call();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, "clock listener failed");
+    }
   }
 
   private checkSync(): void {
@@ -113,6 +134,6 @@ export class ClockMonitor implements Component {
       source: "clock",
       message: `wall clock synchronized (${why})`,
     });
-    this.listener.clockSynchronized();
+    this.tell(() => this.listener.clockSynchronized());
   }
 }

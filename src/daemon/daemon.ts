@@ -6,7 +6,7 @@ import { isAbsolute, join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { AlertEngine } from "../alerts/engine.js";
 import { BUFFER_FAULT_SIGNAL, SYSTEM_RULES } from "../alerts/system-rules.js";
-import { ClockMonitor } from "../clock/clock-monitor.js";
+import { ClockMonitor, clockListeners } from "../clock/clock-monitor.js";
 import { configWarnings, listTags } from "../config/load.js";
 import type { Config, LearningConfig } from "../config/schema.js";
 import { ControlServer, SOCKET_NAME } from "../control/channel.js";
@@ -143,7 +143,9 @@ export class Daemon {
     });
     this.store = store;
     await this.run(store);
-    await this.run(new ClockMonitor(config.clock, clock, store, store, this.child("clock")));
+    // A jump also restarts the in-memory windows inference and alerts read.
+    const listener = clockListeners(store, this.latest);
+    await this.run(new ClockMonitor(config.clock, clock, listener, store, this.child("clock")));
     if (config.simulator.enabled) {
       await this.run(new SimulatorServer(config.simulator, this.child("simulator")));
     }

@@ -1,6 +1,6 @@
 // Export of buffered readings, or of their rollup buckets, for a tag set and time range,
 // streamed: rows are read with an iterator and written with backpressure, so the table never
-// sits in memory whole. 64-bit integers are written exactly.
+// sits in memory whole. 64-bit integers are written exactly, uint64 past 2^63 too.
 
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -22,6 +22,7 @@ interface Row {
   id: bigint;
   ts: bigint;
   tag: string;
+  type: string;
   value: number | bigint | string | Buffer | null;
   quality: string;
   reason: string | null;
@@ -85,9 +86,16 @@ function jsonValue(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
+/** The stored value as the tag gave it: a uint64 past 2^63 is stored as decimal text. */
+function readingValue(row: Row): unknown {
+  if (Buffer.isBuffer(row.value)) return row.value.toString("hex");
+  const digits = typeof row.value === "string" && /^\d+$/.test(row.value);
+  return row.type === "uint64" && digits ? BigInt(row.value as string) : row.value;
+}
+
 function readingFields(row: Row): unknown[] {
   const time = new Date(Number(row.ts)).toISOString();
-  const value = Buffer.isBuffer(row.value) ? row.value.toString("hex") : row.value;
+  const value = readingValue(row);
   return [
     row.id,
     time,
@@ -131,8 +139,8 @@ function select(db: Database.Database, q: ExportQuery) {
   }
   const rows = db
     .prepare(
-      `SELECT r.id, r.ts, t.name AS tag, r.value, r.quality, r.reason, r.exception_code,
-              r.clock_synced
+      `SELECT r.id, r.ts, t.name AS tag, t.type, r.value, r.quality, r.reason,
+              r.exception_code, r.clock_synced
        FROM readings r JOIN tags t ON t.id = r.tag_id ${w.sql} ORDER BY r.ts, r.id`,
     )
     .iterate(...w.args) as IterableIterator<Row>;

@@ -3,6 +3,11 @@
 // backwards clock jump), so a window never mixes readings across such a jump. One pass over
 // the time index serves every tag at once.
 
+// LIMITATION: the boundary is a single id, so after any backwards jump everything before it
+// stays out of training windows for good, however long that history was. A table of
+// segments (first and last id of each) and a history read that stays within one segment at
+// a time would give the learner its older windows back.
+
 import type Database from "better-sqlite3";
 import type { TimeSeries } from "../core/series.js";
 
@@ -35,6 +40,9 @@ export function readHistory(
     .raw(true)
     .iterate(fromTs, toTs, segmentStartId, ...ids) as IterableIterator<[number, number, unknown]>;
   for (const [tagId, ts, value] of rows) {
+    // Numbers, booleans (0/1) and 64-bit integers; a uint64 past 2^63 is stored as its
+    // decimal digits and parses too. Null (never a good number) and other text are skipped.
+    if (value === null) continue;
     const n = Number(value);
     if (!Number.isFinite(n)) continue;
     const series = byId.get(tagId) as TimeSeries;

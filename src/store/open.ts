@@ -16,6 +16,12 @@ export interface Opened {
   movedAside?: { path: string; reason: string };
 }
 
+/**
+ * The WAL file's size after a checkpoint. Between checkpoints it grows to SQLite's
+ * auto-checkpoint (1000 pages, 4 MiB) plus the commit that crossed it.
+ */
+export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+
 const CORRUPT = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB"]);
 
 /** Why the file is corrupt, or undefined. Other failures (a read-only mount) are thrown. */
@@ -43,21 +49,32 @@ function moveAside(path: string, stamp: number): string {
   return aside;
 }
 
-export function openDatabase(path: string, config: StoreConfig, now: number): Opened {
+/** `check`: run the quick integrity check first (at the first open of a process). */
+export function openDatabase(
+  path: string,
+  config: StoreConfig,
+  now: number,
+  opts: { check: boolean } = { check: true },
+): Opened {
   mkdirSync(dirname(path), { recursive: true });
   let movedAside: Opened["movedAside"];
-  if (existsSync(path)) {
+  if (opts.check && existsSync(path)) {
     const reason = check(path);
     if (reason) movedAside = { path: moveAside(path, now), reason };
   }
 
   const db = new Database(path);
-  // Migrations first: auto_vacuum must be set before anything else touches a new file.
-  const { from, to } = migrate(db);
-  db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
-  db.pragma("foreign_keys = ON");
-  // After a checkpoint the WAL file is truncated back to this size, so it cannot creep up.
-  db.pragma(`journal_size_limit = ${4 * 1024 * 1024}`);
-  return { db, schemaFrom: from, schemaTo: to, movedAside };
+  try {
+    // Migrations first: auto_vacuum must be set before anything else touches a new file.
+    const { from, to } = migrate(db);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${config.synchronous.toUpperCase()}`);
+    db.pragma("foreign_keys = ON");
+    // After a checkpoint the WAL file is truncated back to this size, so it cannot creep up.
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
+    return { db, schemaFrom: from, schemaTo: to, movedAside };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }

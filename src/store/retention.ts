@@ -93,7 +93,8 @@ export class Retention {
       await this.rollup.run();
       await this.byAge(counts);
       await this.bySize(counts);
-      this.vacuum();
+      // Only after deleting: otherwise SQLite's auto-checkpoint is enough, and cheaper.
+      if (Object.values(counts).some((n) => n > 0)) this.vacuum();
     } finally {
       this.running = false;
     }
@@ -157,7 +158,9 @@ export class Retention {
       total += changes;
       // A short chunk means no deletable row is left: the rest is newer or must stay.
       if (changes < chunkRows) return total;
-      this.vacuum();
+      // No checkpoint here: each would fsync the file once per chunk, wear on an SD card for
+      // nothing. The size test counts pages in use, which a delete lowers at once; SQLite's
+      // auto-checkpoint bounds the WAL meanwhile, and the pass ends with one vacuum.
       await yieldToLoop();
     }
   }
@@ -190,7 +193,10 @@ export class Retention {
     return db ? usedBytes(db) : 0;
   }
 
-  /** Returns free pages to the file system and keeps the WAL file short. */
+  /**
+   * Once per pass: returns free pages to the file system and truncates the WAL (one fsync
+   * of the database file a pass).
+   */
   private vacuum(): void {
     const db = this.db();
     if (!db) return;

@@ -13,17 +13,22 @@ type RollupConfig = StoreConfig["rollup"];
 const CURSOR_KEY = "rollup_last_id";
 
 // A good reading counts when SQLite holds a number: booleans are stored as 0/1 and 64-bit
-// integers as INTEGER (summed as REAL, so no longer exact above 2^53); strings are TEXT and
-// are left out, so a string tag's bucket holds only its bad readings.
-const NUMERIC = "quality = 'good' AND typeof(value) IN ('integer', 'real')";
+// integers as INTEGER (summed as REAL, so no longer exact above 2^53). A uint64 past 2^63 is
+// TEXT (its decimal digits) and counts as the REAL it reads as. Strings are TEXT and are left
+// out, so a string tag's bucket holds only its bad readings.
+const UINT64_TEXT = `typeof(value) = 'text'
+  AND tag_id IN (SELECT id FROM tags WHERE type = 'uint64')`;
+const NUMERIC = `quality = 'good'
+  AND (typeof(value) IN ('integer', 'real') OR (${UINT64_TEXT}))`;
+const NUMBER = `CASE WHEN typeof(value) = 'text' THEN CAST(value AS REAL) ELSE value END`;
 
 const UPSERT = `
   INSERT INTO rollups (ts, tag_id, count, bad, sum, min, max)
   SELECT ts - ts % :bucketMs AS bucket, tag_id,
     sum(${NUMERIC}) AS good, sum(quality = 'bad') AS failed,
-    total(CASE WHEN ${NUMERIC} THEN value END),
-    min(CASE WHEN ${NUMERIC} THEN value END),
-    max(CASE WHEN ${NUMERIC} THEN value END)
+    total(CASE WHEN ${NUMERIC} THEN ${NUMBER} END),
+    min(CASE WHEN ${NUMERIC} THEN ${NUMBER} END),
+    max(CASE WHEN ${NUMERIC} THEN ${NUMBER} END)
   FROM readings WHERE id > :from AND id <= :to
   GROUP BY bucket, tag_id HAVING good > 0 OR failed > 0
   ON CONFLICT (ts, tag_id) DO UPDATE SET

@@ -12,18 +12,23 @@ import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
 import type { Reading, ReadingSink } from "../core/reading.js";
 import type { HistorySource, Prediction, TimeSeries } from "../core/series.js";
+import { insertBatch, lastReadingId } from "./batch.js";
+import { StoreConnection } from "./connection.js";
 import { readHistory } from "./history.js";
-import { openDatabase } from "./open.js";
+import { LossReport } from "./loss-report.js";
+import { setMeta } from "./meta.js";
+import { ReadingQueue } from "./queue.js";
 import { Retention, usedBytes } from "./retention.js";
+import { insertEvents, insertPredictions } from "./side-tables.js";
+import { TagIds, type TagInfo } from "./tag-ids.js";
+
+export type { TagInfo } from "./tag-ids.js";
+
+type LossKind = "readings" | "unstorable" | "events" | "predictions";
 
 const MAX_QUEUED_EVENTS = 10_000;
-
-export interface TagInfo {
-  name: string;
-  device: string;
-  type: string;
-  unit?: string;
-}
+/** A day of one prediction a second would not fit; hours of it do. */
+const MAX_QUEUED_PREDICTIONS = 10_000;
 
 export interface StoreDeps {
   path: string;
@@ -33,45 +38,54 @@ export interface StoreDeps {
   logger: Logger;
 }
 
-type SqlValue = number | string | bigint | null;
-
-function toSql(value: Reading["value"]): SqlValue {
-  // As bigint, so SQLite stores an INTEGER, not the REAL a JS number would bind as.
-  if (typeof value === "boolean") return value ? 1n : 0n;
-  return value;
-}
-
+// LIMITATION: the writer runs on the main thread. Flushes are scheduled (setImmediate), so a
+// commit never extends the poll cycle that filled the batch, but a slow commit (an fsync
+// on a worn SD card under `synchronous: full`) still delays the next timer by its length.
+// Moving the writer to a worker thread with its own connection would lift it, at the cost
+// of copying every reading across threads; commits measured so far take milliseconds.
 export class Store implements Component, ReadingSink, EventSink, HistorySource, ClockListener {
   readonly name = "store";
-  private db?: Database.Database;
-  private queue: Reading[] = [];
+  private readonly tagIds = new TagIds();
+  private readonly conn: StoreConnection;
+  private readonly queue: ReadingQueue;
   private predictions: Prediction[] = [];
   private events: GatewayEvent[] = [];
-  private tagIds = new Map<string, number>();
+  private readonly losses: Record<LossKind, LossReport>;
   private timer?: NodeJS.Timeout;
-  private written = 0;
-  private dropped = 0;
-  private failing?: string;
-  private epochId = "";
-  private retention?: Retention;
+  private flushSoon?: NodeJS.Immediate;
   private retentionTimer?: NodeJS.Timeout;
-  /** Readings at the head of the queue taken before the clock was known to be synchronized. */
-  private unsyncedQueued = 0;
+  private retention?: Retention;
+  private written = 0;
+  private failing?: string;
   private clockSynced = false;
-  /** Rows up to this id were written before the last backwards clock jump. */
-  private segmentStartId = 0;
-  private nextOpenAttempt = 0;
+  private unwrittenAtStop?: { readings: number; predictions: number; events: number };
 
-  constructor(private readonly deps: StoreDeps) {}
+  constructor(private readonly deps: StoreDeps) {
+    this.queue = new ReadingQueue(deps.config.queueCapacity);
+    this.conn = new StoreConnection({
+      ...deps,
+      tagIds: this.tagIds,
+      onMovedAside: (moved, epochId) => this.recordRecovery(moved, epochId),
+      onClockBehind: (aheadMs, id) => this.recordClockBehind(aheadMs, id),
+    });
+    const loss = (key: string, what: string, unit: string) =>
+      new LossReport({ key, what, unit, clock: deps.clock, logger: deps.logger, events: this });
+    this.losses = {
+      readings: loss("dropped", "queue full: dropped the oldest", "readings"),
+      unstorable: loss("unstorable", "could not store the value of", "readings"),
+      events: loss("droppedEvents", "event queue full: dropped the oldest", "events"),
+      predictions: loss("droppedPredictions", "could not store", "predictions"),
+    };
+  }
 
   get epoch(): string {
-    return this.epochId;
+    return this.conn.epochId;
   }
 
   async start(): Promise<void> {
     const { config, clock, logger } = this.deps;
-    this.retention = new Retention(() => this.db, config, clock, this, logger);
-    this.tryOpen();
+    this.retention = new Retention(() => this.conn.db, config, clock, this, logger);
+    this.flush();
     this.timer = setInterval(() => this.flush(), config.flushIntervalMs);
     this.retentionTimer = setInterval(
       () => void this.runRetention(),
@@ -79,176 +93,161 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     );
   }
 
-  /**
-   * Opens the database. A file system that refuses (read-only, full, missing) does not stop
-   * the daemon: readings wait in the queue and every flush tries again.
-   */
-  private tryOpen(): void {
-    const { path, config, logger, clock } = this.deps;
-    if (this.db || clock.monotonic() < this.nextOpenAttempt) return;
-    let opened: ReturnType<typeof openDatabase>;
-    try {
-      opened = openDatabase(path, config, clock.now());
-    } catch (err) {
-      this.nextOpenAttempt = clock.monotonic() + 1000;
-      this.writeFailed(new Error(`cannot open ${path}: ${(err as Error).message}`));
-      return;
-    }
-
-    this.db = opened.db;
-    this.epochId = this.meta("epoch_id") ?? "";
-    this.segmentStartId = Number(this.meta("segment_start_id") ?? 0);
-    for (const tag of this.deps.tags) this.tagId(tag);
-    logger.info(
-      { path, schemaFrom: opened.schemaFrom, schemaTo: opened.schemaTo, epochId: this.epochId },
-      "store opened",
-    );
-    if (opened.movedAside) this.recordRecovery(opened.movedAside);
-  }
-
   async stop(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retentionTimer);
-    this.flush();
-    if (this.queue.length) {
-      this.deps.logger.error({ lost: this.queue.length }, "store closed with unwritten readings");
+    for (const loss of Object.values(this.losses)) loss.reportPending();
+    this.flush(true);
+    const lost = {
+      readings: this.queue.drain().length,
+      predictions: this.predictions.splice(0).length,
+      events: this.events.splice(0).length,
+    };
+    if (lost.readings || lost.predictions || lost.events) {
+      this.unwrittenAtStop = lost;
+      this.deps.logger.error(
+        { ...lost, lastError: this.failing },
+        "store stopped with unwritten data: it is lost",
+      );
     }
-    this.db?.close();
-    this.db = undefined;
+    this.conn.close();
   }
 
   health(): Health {
     const forced = this.retention?.totals.forced ?? 0;
+    const losing = Object.values(this.losses).some((l) => l.recent());
     return {
-      status: this.failing || forced ? "degraded" : "ok",
+      status: this.failing || forced || losing ? "degraded" : "ok",
       queued: this.queue.length,
       written: this.written,
-      dropped: this.dropped,
+      dropped: this.losses.readings.total,
+      unstorable: this.losses.unstorable.total,
+      droppedEvents: this.losses.events.total,
+      droppedPredictions: this.losses.predictions.total,
+      unwrittenAtStop: this.unwrittenAtStop,
       retention: this.retention?.totals,
-      sizeBytes: this.db ? usedBytes(this.db) : undefined,
+      sizeBytes: this.sizeBytes(),
       lastError: this.failing,
-      epochId: this.epochId,
+      epochId: this.conn.epochId,
       clockSynced: this.clockSynced,
+      segmentStartId: this.conn.segmentStartId,
     };
   }
 
   // Writing
 
   write(readings: readonly Reading[]): void {
-    for (const r of readings) this.queue.push(r);
-    if (!this.clockSynced) this.unsyncedQueued += readings.length;
-    const overflow = this.queue.length - this.deps.config.queueCapacity;
-    if (overflow > 0) this.dropOldest(overflow);
-    if (this.queue.length >= this.deps.config.batchSize && !this.failing) this.flush();
+    const dropped = this.queue.push(readings, this.clockSynced);
+    if (dropped) this.losses.readings.add(dropped, { capacity: this.deps.config.queueCapacity });
+    if (this.queue.length >= this.deps.config.batchSize && !this.failing) this.scheduleFlush();
   }
 
   writePrediction(p: Prediction): void {
     this.predictions.push(p);
+    const over = this.predictions.length - MAX_QUEUED_PREDICTIONS;
+    if (over > 0) {
+      this.predictions.splice(0, over);
+      const sample = { reason: "queue full", capacity: MAX_QUEUED_PREDICTIONS };
+      this.losses.predictions.add(over, sample);
+    }
   }
 
   /** Events are queued like readings; a bounded number wait while the database is away. */
   event(e: GatewayEvent): void {
     this.events.push(e);
-    if (this.events.length > MAX_QUEUED_EVENTS) {
-      const lost = this.events.splice(0, this.events.length - MAX_QUEUED_EVENTS);
-      this.deps.logger.error({ lost: lost.length }, "event queue full: dropped oldest events");
+    const over = this.events.length - MAX_QUEUED_EVENTS;
+    if (over > 0) {
+      const lost = this.events.splice(0, over);
+      this.losses.events.add(over, { kind: lost[0]?.kind, capacity: MAX_QUEUED_EVENTS });
     }
   }
 
-  private flushEvents(db: Database.Database): void {
-    if (!this.events.length) return;
-    const insert = db.prepare(
-      "INSERT INTO events (ts, kind, source, message, data) VALUES (?, ?, ?, ?, ?)",
-    );
-    db.transaction(() => {
-      for (const e of this.events) {
-        insert.run(e.ts, e.kind, e.source, e.message, e.data ? JSON.stringify(e.data) : null);
-      }
-    })();
-    this.events = [];
-  }
-
-  /** Commits everything queued, in transactions of at most batchSize readings. */
-  flush(): void {
-    this.tryOpen();
-    const db = this.db;
-    if (!db) return;
+  /**
+   * Commits everything queued, in transactions of at most batchSize readings. `final`: at
+   * stop, try the disk now even if the next retry is not due yet.
+   */
+  flush(final = false): void {
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
+    for (const loss of Object.values(this.losses)) loss.tick();
+    let db: Database.Database | undefined;
     try {
-      while (this.queue.length) {
-        const batch = this.queue.slice(0, this.deps.config.batchSize);
-        this.insertBatch(db, batch);
-        this.queue.splice(0, batch.length);
-        this.written += batch.length;
-      }
+      db = this.conn.writable(final);
+      if (!db) return;
+      this.flushReadings(db);
+      this.flushSegment(db);
       this.flushPredictions(db);
       this.flushEvents(db);
       this.recovered();
     } catch (err) {
+      if (db) this.conn.failed(err);
       this.writeFailed(err as Error);
     }
   }
 
-  private insertBatch(db: Database.Database, batch: Reading[]): void {
-    const insert = db.prepare(
-      `INSERT INTO readings (ts, tag_id, value, quality, reason, exception_code, clock_synced)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    let unsynced = Math.min(this.unsyncedQueued, batch.length);
-    db.transaction(() => {
-      for (const r of batch) {
-        const q = r.quality;
-        const bad = q.status === "bad";
-        insert.run(
-          r.ts,
-          this.tagIdByName(r.tag),
-          bad ? null : toSql(r.value),
-          q.status,
-          bad ? q.reason : null,
-          bad ? (q.exceptionCode ?? null) : null,
-          unsynced-- > 0 ? 0 : 1,
-        );
-      }
+  /** A full batch is committed soon, after the poll cycle that filled it has finished. */
+  private scheduleFlush(): void {
+    this.flushSoon ??= setImmediate(() => this.flush());
+  }
+
+  private flushReadings(db: Database.Database): void {
+    const { batchSize } = this.deps.config;
+    while (this.queue.length) {
+      const batch = this.queue.head(batchSize);
+      this.tagIds.ensureNames(db, new Set(batch.map((r) => r.tag)));
+      const result = insertBatch(db, this.tagIds, batch, {
+        unsynced: this.queue.unsyncedIn(batch.length),
+        jumpAt: this.queue.jumpWithin(batch.length),
+        now: this.deps.clock.now(),
+      });
+      this.queue.committed(batch.length);
+      this.written += batch.length;
+      if (result.segmentStartId !== undefined) this.segmentStarted(result.segmentStartId);
+      for (const u of result.unstorable) this.losses.unstorable.add(1, { ...u });
+    }
+  }
+
+  /** A backwards jump with no reading queued after it: the segment starts at the next id. */
+  private flushSegment(db: Database.Database): void {
+    if (this.queue.jumpWithin(0) === undefined) return;
+    const id = db.transaction(() => {
+      const last = lastReadingId(db);
+      setMeta(db, "segment_start_id", String(last));
+      return last;
     })();
-    this.unsyncedQueued = Math.max(0, this.unsyncedQueued - batch.length);
+    this.segmentStarted(id);
+  }
+
+  private segmentStarted(id: number): void {
+    this.conn.segmentStartId = id;
+    this.queue.jumpRecorded();
+    this.deps.logger.info({ segmentStartId: id }, "history starts a new segment");
   }
 
   private flushPredictions(db: Database.Database): void {
-    if (!this.predictions.length) return;
-    const insert = db.prepare(
-      `INSERT INTO predictions (ts, target, value, model_version, lower, upper)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    db.transaction(() => {
-      for (const p of this.predictions) {
-        insert.run(p.ts, p.target, p.value, p.modelVersion, p.lower ?? null, p.upper ?? null);
-      }
-    })();
+    const bad = insertPredictions(db, this.predictions);
     this.predictions = [];
+    for (const b of bad) this.losses.predictions.add(1, { ...b });
   }
 
-  private dropOldest(count: number): void {
-    this.queue.splice(0, count);
-    this.unsyncedQueued = Math.max(0, this.unsyncedQueued - count);
-    this.dropped += count;
-    const { logger, clock } = this.deps;
-    logger.error(
-      { dropped: count, droppedTotal: this.dropped },
-      "store queue full: dropped oldest",
-    );
-    this.event({
-      ts: clock.now(),
-      kind: "store.incident",
-      source: "store",
-      message: `queue full: ${count} oldest readings dropped`,
-      data: { dropped: count, droppedTotal: this.dropped },
-    });
+  private flushEvents(db: Database.Database): void {
+    const events = this.events;
+    this.events = [];
+    // A stored event that reports its own loss would loop: report them after the commit.
+    try {
+      const bad = insertEvents(db, events);
+      for (const b of bad) this.losses.events.add(1, { ...b });
+    } catch (err) {
+      this.events = [...events, ...this.events];
+      throw err;
+    }
   }
 
   private writeFailed(err: Error): void {
     if (this.failing === err.message) return;
     this.failing = err.message;
     this.deps.logger.error(
-      { err: err.message, queued: this.queue.length },
+      { err: err.message, code: (err as { code?: string }).code, queued: this.queue.length },
       "store cannot write; readings wait in memory",
     );
   }
@@ -259,39 +258,21 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     this.failing = undefined;
   }
 
-  // Tags
-
-  private tagId(tag: TagInfo): number {
-    const db = this.db as Database.Database;
-    db.prepare(
-      `INSERT INTO tags (name, device, type, unit) VALUES (?, ?, ?, ?)
-       ON CONFLICT(name) DO UPDATE SET device = excluded.device, type = excluded.type,
-       unit = excluded.unit`,
-    ).run(tag.name, tag.device, tag.type, tag.unit ?? null);
-    const row = db.prepare("SELECT id FROM tags WHERE name = ?").get(tag.name) as { id: number };
-    this.tagIds.set(tag.name, row.id);
-    return row.id;
-  }
-
-  private tagIdByName(name: string): number {
-    const id = this.tagIds.get(name);
-    if (id !== undefined) return id;
-    const device = name.split(".")[0] ?? name;
-    return this.tagId({ name, device, type: "unknown" });
-  }
-
-  private meta(key: string): string | undefined {
-    const row = this.db?.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
-      | { value: string }
-      | undefined;
-    return row?.value;
+  private sizeBytes(): number | undefined {
+    try {
+      return this.conn.db ? usedBytes(this.conn.db) : undefined;
+    } catch {
+      return undefined; // a broken connection: lastError says why
+    }
   }
 
   // Reading
 
   history(tags: readonly string[], fromTs: number, toTs: number): Map<string, TimeSeries> {
-    if (!this.db) return new Map();
-    return readHistory(this.db, this.tagIds, this.segmentStartId, tags, fromTs, toTs);
+    const db = this.conn.db;
+    if (!db) return new Map(tags.map((t) => [t, { ts: [], values: [] }]));
+    const segment = this.conn.segmentStartId;
+    return readHistory(db, this.tagIds.map, segment, tags, fromTs, toTs);
   }
 
   // Time
@@ -300,25 +281,30 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     this.clockSynced = true;
   }
 
-  /** After a backwards jump, history starts afresh: windows never mix the two sides. */
+  /**
+   * After a backwards jump, history starts afresh: windows never mix the two sides. The
+   * boundary is marked in the queue now and reaches the disk with the first commit after
+   * it, so a jump while the disk refuses writes still falls between the right readings.
+   * LIMITATION: the monitor notices a jump at its next check (clock.checkIntervalMs), so
+   * readings taken in between count with the old side: they stay out of training windows
+   * rather than mixing into them. Stamping each reading with the monotonic clock would let
+   * the store place the boundary at the step itself.
+   */
   clockJumped(deltaMs: number): void {
     if (deltaMs >= 0) return;
-    this.flush();
-    const row = this.db?.prepare("SELECT max(id) AS id FROM readings").get() as
-      | { id: number | null }
-      | undefined;
-    this.segmentStartId = row?.id ?? 0;
-    this.setMeta("segment_start_id", String(this.segmentStartId));
+    this.queue.markJump();
+    this.scheduleFlush();
   }
 
   // Consumers
 
   /** A consumer (the uplink) records the last reading id it has taken. */
   setConsumerCursor(name: string, lastId: number): void {
-    this.db
+    this.conn.db
       ?.prepare(
         `INSERT INTO consumers (name, last_id, updated_ts) VALUES (?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET last_id = excluded.last_id, updated_ts = excluded.updated_ts`,
+         ON CONFLICT(name) DO UPDATE SET
+           last_id = excluded.last_id, updated_ts = excluded.updated_ts`,
       )
       .run(name, lastId, this.deps.clock.now());
   }
@@ -333,26 +319,25 @@ export class Store implements Component, ReadingSink, EventSink, HistorySource, 
     }
   }
 
-  private recordRecovery(moved: { path: string; reason: string }): void {
+  private recordRecovery(moved: { path: string; reason: string }, epochId: string): void {
     const message = `database failed its integrity check: moved aside to ${moved.path}; new epoch`;
-    this.deps.logger.error(
-      { movedTo: moved.path, reason: moved.reason, epochId: this.epochId },
-      message,
-    );
+    const data = { movedTo: moved.path, reason: moved.reason, epochId };
+    this.deps.logger.error(data, message);
     this.event({
       ts: this.deps.clock.now(),
       kind: "store.incident",
       source: "store",
       message,
-      data: { movedTo: moved.path, reason: moved.reason, epochId: this.epochId },
+      data,
     });
   }
 
-  private setMeta(key: string, value: string): void {
-    this.db
-      ?.prepare(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      )
-      .run(key, value);
+  private recordClockBehind(aheadMs: number, segmentStartId: number): void {
+    const message =
+      `the newest stored reading is ${aheadMs} ms ahead of the wall clock at start: ` +
+      "the clock went back while plantgate was stopped; history starts a new segment";
+    const data = { deltaMs: -aheadMs, segmentStartId };
+    this.deps.logger.warn(data, "wall clock behind the stored readings at start");
+    this.event({ ts: this.deps.clock.now(), kind: "clock.jump", source: "store", message, data });
   }
 }

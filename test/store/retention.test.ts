@@ -31,7 +31,7 @@ async function newStore(retention: Record<string, unknown>, rollup: Record<strin
   });
   await store.start();
   open.push(store);
-  return { store, path, db: (store as unknown as { db: Database.Database }).db };
+  return { store, path, db: (store as unknown as { conn: { db: Database.Database } }).conn.db };
 }
 
 function fill(store: Store, count: number, fromTs: number, stepMs: number): void {
@@ -50,7 +50,8 @@ function fill(store: Store, count: number, fromTs: number, stepMs: number): void
 }
 
 function ids(db: Database.Database): { min: number; max: number; n: number } {
-  return db.prepare("SELECT min(id) AS min, max(id) AS max, count(*) AS n FROM readings").get() as {
+  const sql = "SELECT min(id) AS min, max(id) AS max, count(*) AS n FROM readings";
+  return db.prepare(sql).get() as {
     min: number;
     max: number;
     n: number;

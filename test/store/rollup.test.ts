@@ -27,7 +27,7 @@ async function newStore(config: Record<string, unknown>, path = newPath()) {
   const store = new Store({ path, config: parsed, tags: [], clock, logger: silentLogger() });
   await store.start();
   open.push(store);
-  return { store, path, db: (store as unknown as { db: Database.Database }).db };
+  return { store, path, db: (store as unknown as { conn: { db: Database.Database } }).conn.db };
 }
 
 afterEach(async () => {
