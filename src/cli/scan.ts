@@ -5,6 +5,7 @@
 
 import { SerialPort } from "serialport";
 import {
+  isGatewayNoAnswer,
   ModbusExceptionError,
   ModbusResponseError,
   ModbusTimeoutError,
@@ -20,9 +21,6 @@ export interface ScanFlags extends LineFlags {
 
 export const DEFAULT_UNITS = "1-247";
 export const DEFAULT_SCAN_TIMEOUT_MS = 200;
-
-/** Gateway path unavailable; gateway target device failed to respond. */
-const GATEWAY_EXCEPTIONS = new Set([10, 11]);
 
 /** "1-10,17" → [1..10, 17], sorted, without repeats. Units 1..255; 0 is broadcast. */
 export function parseUnits(spec: string): number[] {
@@ -57,11 +55,11 @@ export async function probe(
     if (word === undefined) return `data, ${data.length} bytes`;
     return `holding register 0 = 0x${word.toString(16).toUpperCase().padStart(4, "0")}`;
   } catch (err) {
-    if (err instanceof ModbusTimeoutError) return undefined;
+    // Silence, and a gateway's exception 10 or 11, the same no-answer the poller counts.
+    if (err instanceof ModbusTimeoutError || isGatewayNoAnswer(err)) return undefined;
     // Something replied, if garbled: worth a look rather than silence.
     if (err instanceof ModbusResponseError) return `malformed reply: ${err.message}`;
     if (!(err instanceof ModbusExceptionError)) throw err;
-    if (GATEWAY_EXCEPTIONS.has(err.exceptionCode)) return undefined;
     return `exception ${err.exceptionCode}`;
   }
 }

@@ -101,7 +101,10 @@ export const deviceSchema = z.strictObject({
   unitId: z.number().int().min(0).max(255).default(1),
   /** Per-device override of the connection's timeout. */
   timeoutMs: z.number().int().min(1).optional(),
-  /** Extra attempts of a request that timed out, before its readings go bad. */
+  /**
+   * Extra attempts of a request that timed out (or that a gateway answered with exception 11,
+   * its own timeout), before its readings go bad.
+   */
   retries: z.number().int().min(0).max(5).default(0),
   /** 0: addresses are protocol addresses; 1: address 1 means protocol address 0. */
   addressBase: z.union([z.literal(0), z.literal(1)]).default(0),

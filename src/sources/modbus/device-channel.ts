@@ -9,7 +9,7 @@
 import type { DeviceConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import { buildReadRequest } from "./codec.js";
-import { ModbusTimeoutError } from "./errors.js";
+import { isGatewayNoAnswer, ModbusTimeoutError } from "./errors.js";
 import type { ReadRequest } from "./planner.js";
 import type { Timers } from "./tcp-transport.js";
 import type { ModbusTransport } from "./transport.js";
@@ -32,8 +32,9 @@ export class DeviceChannel {
   constructor(private readonly deps: DeviceChannelDeps) {}
 
   /**
-   * Sends one read and resolves with the response payload. A timeout is tried again up to
-   * `retries` times (the device's, unless given); every other error is final at once.
+   * Sends one read and resolves with the response payload. A timeout, or a gateway's
+   * exception 11 (its own timeout on the device behind it), is tried again up to `retries`
+   * times (the device's, unless given); every other error is final at once.
    */
   send(request: ReadRequest, retries = this.deps.device.retries): Promise<Buffer> {
     const turn = this.lane.then(() => this.attempts(request, retries));
@@ -46,7 +47,7 @@ export class DeviceChannel {
       try {
         return await this.once(request);
       } catch (err) {
-        if (!(err instanceof ModbusTimeoutError) || attempt >= retries) throw err;
+        if (!timedOut(err) || attempt >= retries) throw err;
         this.retried++;
       }
     }
@@ -76,4 +77,8 @@ export class DeviceChannel {
     const wait = this.lastEnd + device.requestDelayMs - clock.monotonic();
     if (wait > 0) await new Promise<void>((resolve) => timers.setTimeout(resolve, wait));
   }
+}
+
+function timedOut(err: unknown): boolean {
+  return err instanceof ModbusTimeoutError || (isGatewayNoAnswer(err) && err.exceptionCode === 11);
 }

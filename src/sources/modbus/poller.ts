@@ -45,6 +45,8 @@ interface DeviceRun {
   holes: AddressHoles;
   lastGoodTs: number | undefined;
   lastError: string | undefined;
+  /** Why the unit last went unanswered: what its skipped readings say. */
+  lastUnreachable: BadQuality | undefined;
   /** Completed poll cycles, over all the device's groups. */
   polls: number;
   /** Cycles in which at least one request failed. */
@@ -73,8 +75,6 @@ interface Tally {
   failed: boolean;
   unreachable?: BadQuality;
 }
-
-const SKIPPED: BadQuality = { status: "bad", reason: "timeout", detail: "skipped: unit degraded" };
 
 export class ModbusPoller implements Component {
   readonly name: string;
@@ -158,6 +158,7 @@ export class ModbusPoller implements Component {
       holes: new AddressHoles(),
       lastGoodTs: undefined,
       lastError: undefined,
+      lastUnreachable: undefined,
       polls: 0,
       failures: 0,
       skipped: 0,
@@ -207,7 +208,7 @@ export class ModbusPoller implements Component {
     }
     const admission = device.health.admit(this.deps.clock.monotonic());
     if (admission === "skip") {
-      for (const request of run.requests) this.writeBad(device, request.tags, SKIPPED);
+      for (const request of run.requests) this.writeBad(device, request.tags, skipped(device));
       device.skipped++;
       return;
     }
@@ -253,11 +254,15 @@ export class ModbusPoller implements Component {
       this.write(request.tags, badReadings(name, request.tags, ts, quality));
       device.lastError = quality.detail;
       tally.failed = true;
-      if (isUnreachable(outcome.error)) tally.unreachable = quality;
-      else tally.answered = true;
+      if (isUnreachable(outcome.error)) {
+        tally.unreachable = quality;
+        device.lastUnreachable = quality;
+      } else {
+        tally.answered = true;
+      }
     }
     // Untried requests only ever follow one the unit did not answer.
-    const cut = notPolled(device, tally.unreachable ?? SKIPPED, "poll");
+    const cut = notPolled(device, tally.unreachable ?? skipped(device), "poll");
     for (const request of result.untried) this.writeBad(device, request.tags, cut);
     return tally;
   }
@@ -324,11 +329,23 @@ function planGroup(device: DeviceConfig, group: GroupConfig, holes: AddressHoles
   }
 }
 
-/** The quality of a request left out because the unit did not answer an earlier one. */
+/**
+ * The quality of a request left out because the unit did not answer an earlier one: the
+ * same reason (and exception code) as that failure.
+ */
 function notPolled(device: DeviceRun, quality: BadQuality, admission: string): BadQuality {
-  if (admission === "probe") return SKIPPED;
+  if (admission === "probe") return skipped(device);
   const detail = `not polled: unit ${device.device.unitId} did not answer an earlier request`;
-  return { status: "bad", reason: quality.reason, detail };
+  return { ...quality, detail };
+}
+
+/** A degraded unit's readings carry the reason of the failure that degraded it. */
+function skipped(device: DeviceRun): BadQuality {
+  const { reason, exceptionCode } = device.lastUnreachable ?? { reason: "timeout" as const };
+  const detail = "skipped: unit degraded";
+  return exceptionCode === undefined
+    ? { status: "bad", reason, detail }
+    : { status: "bad", reason, exceptionCode, detail };
 }
 
 function isDegraded(run: DeviceRun): boolean {
