@@ -3,7 +3,7 @@
 // answer from, and settings that are valid but probably not what was meant.
 
 import { planReads } from "../sources/modbus/planner.js";
-import type { ConnectionConfig } from "./schema.js";
+import type { ConnectionConfig, DeviceConfig } from "./schema.js";
 
 /** Problems of connection `c` (its index in `connections`), each with its field path. */
 export function connectionProblems(conn: ConnectionConfig, c: number): string[] {
@@ -18,6 +18,7 @@ export function connectionProblems(conn: ConnectionConfig, c: number): string[] 
           `answers a read sent to it; give the unit's own address (1..247)`,
       );
     }
+    problems.push(...pipeliningProblems(conn, dev, at));
     for (const group of dev.groups) {
       // The same planning the poller does at start: a tag past the address space or
       // wider than the device's read cap is refused here, not by a restart loop later.
@@ -31,9 +32,43 @@ export function connectionProblems(conn: ConnectionConfig, c: number): string[] 
   return problems;
 }
 
+/** A device's maxInFlight against its connection's and its other settings. */
+function pipeliningProblems(conn: ConnectionConfig, dev: DeviceConfig, at: string): string[] {
+  if (dev.maxInFlight === 1) return [];
+  const n = dev.maxInFlight;
+  if (conn.type !== "tcp") {
+    // RTU frames carry no transaction id: a reply is known only by coming next.
+    return [`${at}.maxInFlight: ${n}, but an RTU line carries one request at a time; give 1`];
+  }
+  const problems: string[] = [];
+  if (conn.maxInFlight !== undefined && n > conn.maxInFlight) {
+    problems.push(
+      `${at}.maxInFlight: ${n} exceeds its connection's maxInFlight ${conn.maxInFlight}: ` +
+        "raise the connection's, or lower the device's",
+    );
+  }
+  if (dev.requestDelayMs > 0) {
+    problems.push(
+      `${at}.maxInFlight: ${n} with requestDelayMs ${dev.requestDelayMs}: a pause between ` +
+        "requests means one at a time; give maxInFlight 1 or requestDelayMs 0",
+    );
+  }
+  return problems;
+}
+
 /** Settings of connection `c` that are valid but probably not what was meant. */
 export function connectionWarnings(conn: ConnectionConfig, c: number): string[] {
   const warnings: string[] = [];
+  const devicesInFlight = conn.devices.reduce((n, dev) => n + dev.maxInFlight, 0);
+  const own = conn.type === "tcp" ? conn.maxInFlight : undefined;
+  if (own !== undefined && own > devicesInFlight) {
+    // Before pipelining was per device, the connection's setting alone asked for it.
+    warnings.push(
+      `connections.${c}.maxInFlight: ${own}, but its devices never have more ` +
+        `than ${devicesInFlight} requests in flight together: to pipeline a device's ` +
+        "requests, give the device a maxInFlight",
+    );
+  }
   conn.devices.forEach((dev, d) => {
     const at = `connections.${c}.devices.${d}`;
     // The Modbus TCP implementation guide accepts unit 0 for addressing a TCP device

@@ -32,6 +32,7 @@ function transport(answer: (req: PduRequest) => Promise<Buffer>): ModbusTranspor
     start: async () => {},
     stop: async () => {},
     health: () => ({ status: "ok" }),
+    onReconnect: () => () => {},
     request: answer,
   };
 }

@@ -1,7 +1,8 @@
-// The way to one device (unit) on a shared connection. Its requests go out one at a time,
-// whichever group asked, so a unit that stops answering holds the connection's queue for at
-// most one timeout at a time and its neighbours' requests pass in between. The device's
-// pause between requests and its retries after a timeout are applied here.
+// The way to one device (unit) on a shared connection. Its requests go out at most
+// `maxInFlight` at a time (one unless the device pipelines), whichever group asked, in the
+// order asked; so a unit that stops answering holds the connection's queue for at most one
+// timeout at a time and its neighbours' requests pass in between. The device's pause
+// between requests and its retries after a timeout are applied here.
 //
 // LIMITATION: the pause is per unit. A serial bus whose units need silence after any traffic
 // (not only their own) would need it in the transport, per connection.
@@ -23,11 +24,16 @@ export interface DeviceChannelDeps {
 }
 
 export class DeviceChannel {
-  private lane: Promise<unknown> = Promise.resolve();
+  /** Requests holding one of the device's maxInFlight slots. */
+  private active = 0;
+  /** Requests waiting for a slot, first come first served. */
+  private readonly waiting: Array<() => void> = [];
   private lastEnd: number | undefined;
   /** Requests sent, retries included. */
   sent = 0;
   retried = 0;
+  /** The most requests outstanding at once so far: evidence that pipelining happens. */
+  peakInFlight = 0;
 
   constructor(private readonly deps: DeviceChannelDeps) {}
 
@@ -36,10 +42,29 @@ export class DeviceChannel {
    * exception 11 (its own timeout on the device behind it), is tried again up to `retries`
    * times (the device's, unless given); every other error is final at once.
    */
-  send(request: ReadRequest, retries = this.deps.device.retries): Promise<Buffer> {
-    const turn = this.lane.then(() => this.attempts(request, retries));
-    this.lane = turn.catch(() => undefined);
-    return turn;
+  async send(request: ReadRequest, retries = this.deps.device.retries): Promise<Buffer> {
+    await this.slot();
+    try {
+      return await this.attempts(request, retries);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async slot(): Promise<void> {
+    if (this.active < this.deps.device.maxInFlight) {
+      this.active++;
+    } else {
+      // Woken by release(), which hands its slot over: `active` stays as it is.
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.peakInFlight = Math.max(this.peakInFlight, this.active);
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.active--;
+    else next();
   }
 
   private async attempts(request: ReadRequest, retries: number): Promise<Buffer> {
