@@ -138,3 +138,62 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+const ORDER_LIST: Order[] = ["ABCD", "CDAB", "BADC", "DCBA"];
+const TYPE_WIDTHS = [
+  ["int16", 1],
+  ["uint16", 1],
+  ["int32", 2],
+  ["uint32", 2],
+  ["int64", 4],
+  ["uint64", 4],
+  ["float32", 2],
+  ["float64", 4],
+] as const;
+
+/** A value for each type that differs by unit and order, so no mix-up can go unseen. */
+function busValue(type: string, unit: number, o: number): number | string {
+  const big = 2n ** 53n + 1n + BigInt(10 * unit + o);
+  switch (type) {
+    case "int16":
+      return -(1000 * unit + 10 * o + 1);
+    case "uint16":
+      return 60000 + 100 * unit + o;
+    case "int32":
+      return -(100_000_000 * unit + 1000 * o + 7);
+    case "uint32":
+      return 4_000_000_000 + 1000 * unit + o;
+    case "int64":
+      return String(-big);
+    case "uint64":
+      return String(2n ** 63n + big);
+    case "float32":
+      return -(unit + o / 4 + 0.5);
+    default:
+      return (unit * 1000.125 + o) * (o % 2 === 1 ? -1 : 1);
+  }
+}
+
+/**
+ * What one unit of the RTU bus holds: every numeric type in every order (ABCD and CDAB in
+ * holding registers, BADC and DCBA in input registers), negative values, 64-bit integers
+ * beyond 2^53, NaN in both float widths, a string and two coils.
+ */
+export function busRows(unit: number): Row[] {
+  const rows: Row[] = [];
+  const next = { holdingRegister: 0, inputRegister: 0 };
+  ORDER_LIST.forEach((order, o) => {
+    const table = o < 2 ? "holdingRegister" : "inputRegister";
+    for (const [type, width] of TYPE_WIDTHS) {
+      rows.push([`${type}_${order}`, table, next[table], type, order, busValue(type, unit, o)]);
+      next[table] += width;
+    }
+  });
+  const at = next.holdingRegister;
+  rows.push(["nan32", "holdingRegister", at, "float32", "CDAB", "nan"]);
+  rows.push(["nan64", "holdingRegister", at + 2, "float64", "DCBA", "nan"]);
+  rows.push(["name", "holdingRegister", at + 6, "string", "ABCD", `UNIT-${unit}`]);
+  rows.push(["run", "coil", 0, "bool", "ABCD", unit % 2 === 1]);
+  rows.push(["stop", "coil", 1, "bool", "ABCD", unit % 2 === 0]);
+  return rows;
+}
