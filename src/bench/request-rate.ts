@@ -1,14 +1,13 @@
-// Request rate on one Modbus TCP connection: our transport, with and without pipelining,
-// against modbus-serial's client reading the same registers in a sequential loop (the way
-// most Node gateways poll). Each run cycles through the tag map's planned requests.
+// Request rate on one Modbus TCP connection to one device: the poller reading its map, with
+// and without pipelining, against modbus-serial's client reading the same registers in a
+// sequential loop (the way most Node gateways poll), cycling through the planned requests.
 
 import ModbusRTU from "modbus-serial";
+import type { ConnectionConfig } from "../config/schema.js";
+import { systemClock } from "../core/clock.js";
 import { silentLogger } from "../core/logger.js";
-import { TcpTransport } from "../sources/modbus/tcp-transport.js";
+import { createModbusSource } from "../sources/modbus/source.js";
 import { FunctionCode, type PduRequest } from "../sources/modbus/transport.js";
-
-/** Callers of our transport: more than any maxInFlight, so its queue never runs dry. */
-const CALLERS = 32;
 
 function startOf(req: PduRequest): { address: number; quantity: number } {
   return { address: req.payload.readUInt16BE(0), quantity: req.payload.readUInt16BE(2) };
@@ -43,32 +42,24 @@ export async function modbusSerialRate(
   return done / elapsed;
 }
 
-/** Requests per second through TcpTransport with `maxInFlight` outstanding at most. */
-export async function transportRate(
-  port: number,
-  requests: readonly PduRequest[],
-  seconds: number,
-  maxInFlight: number,
-): Promise<number> {
-  const transport = new TcpTransport({
-    host: "127.0.0.1",
-    port,
-    reconnect: { initialDelayMs: 500, maxDelayMs: 5000 },
-    connectTimeoutMs: 3000,
+/**
+ * Requests per second of the poller reading `connection` through its transport: the real
+ * acquisition path (planning, lanes per device, transaction matching, decoding), readings
+ * dropped once decoded so that the store does not bound the rate.
+ */
+export async function pollerRate(connection: ConnectionConfig, seconds: number): Promise<number> {
+  const deps = {
+    sink: { write() {} },
+    events: { event() {} },
+    clock: systemClock,
     logger: silentLogger(),
-    maxInFlight,
-  });
-  await transport.start();
-
-  let next = 0;
-  const t0 = performance.now();
-  const until = t0 + seconds * 1000;
-  const caller = async () => {
-    while (performance.now() < until) {
-      await transport.request(requests[next++ % requests.length] as PduRequest);
-    }
   };
-  await Promise.all(Array.from({ length: CALLERS }, caller));
+  const { transport, poller } = createModbusSource(connection, deps);
+  await transport.start();
+  const t0 = performance.now();
+  await poller.start();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await poller.stop();
   const elapsed = (performance.now() - t0) / 1000;
   const done = Number(transport.health().requests);
   await transport.stop();

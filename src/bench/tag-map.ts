@@ -19,6 +19,7 @@ export interface TagMapOptions {
   port: number;
   /** One request per tag, for devices that misanswer multi-register reads. */
   singleRegisterReads?: boolean;
+  /** Each device's maxInFlight (pipelining); default 1. */
   maxInFlight?: number;
   /** Short enough that demand exceeds what the connection serves: the queue never idles. */
   pollIntervalMs?: number;
@@ -32,8 +33,8 @@ function seeded(seed: number): () => number {
   };
 }
 
-function groupTags(device: number, group: number, next: () => number) {
-  let address = group * 1000;
+function groupTags(device: number, group: number, next: () => number, base = group * 1000) {
+  let address = base;
   return Array.from({ length: TAGS_PER_GROUP }, (_, t) => {
     const type = TYPES[(t + group) % TYPES.length] as (typeof TYPES)[number];
     const tag = {
@@ -54,18 +55,48 @@ export function tagMapConnection(options: TagMapOptions): ConnectionConfig {
     name: `plc${d + 1}`,
     unitId: d + 1,
     singleRegisterReads: options.singleRegisterReads ?? false,
+    maxInFlight: options.maxInFlight ?? 1,
     groups: Array.from({ length: GROUPS_PER_DEVICE }, (_, g) => ({
       name: `g${g}`,
       pollIntervalMs: options.pollIntervalMs ?? 5,
       tags: groupTags(d, g, next),
     })),
   }));
+  return connectionSchema.parse({ name: "bench", host: "127.0.0.1", port: options.port, devices });
+}
+
+/**
+ * Registers a read of the one-device map spans: small, so that at the shortest poll
+ * interval (5 ms) the map asks for more requests than one connection serves, and the
+ * figure is the connection's rate rather than the schedule's.
+ */
+const ONE_DEVICE_MAX_REGISTERS = 8;
+
+/**
+ * The same 1,000 tags as one device's map (unit 1, twenty groups on registers of their own),
+ * read in reads of at most 16 registers: a single PLC, which gains from pipelining only if
+ * its own requests overlap.
+ */
+export function oneDeviceConnection(options: TagMapOptions): ConnectionConfig {
+  const next = seeded(42);
+  const groups = Array.from({ length: DEVICES * GROUPS_PER_DEVICE }, (_, k) => {
+    const d = Math.floor(k / GROUPS_PER_DEVICE);
+    const g = k % GROUPS_PER_DEVICE;
+    const tags = groupTags(d, g, next, k * 1000);
+    return { name: `g${k}`, pollIntervalMs: options.pollIntervalMs ?? 5, tags };
+  });
+  const device = {
+    name: "plc",
+    unitId: 1,
+    maxInFlight: options.maxInFlight ?? 1,
+    maxRegistersPerRead: ONE_DEVICE_MAX_REGISTERS,
+    groups,
+  };
   return connectionSchema.parse({
     name: "bench",
     host: "127.0.0.1",
     port: options.port,
-    maxInFlight: options.maxInFlight ?? 1,
-    devices,
+    devices: [device],
   });
 }
 

@@ -176,7 +176,15 @@ interface Target {
   timeoutMs: number;
   /** Added to protocol addresses when they are printed, as in the device's config. */
   addressBase: number;
+  /** The most one read may span: the device's caps, else the protocol's. */
+  maxRegisters: number;
+  maxBits: number;
+  /** The configured device read, if any: named when its caps refuse a count. */
+  device?: string;
 }
+
+/** The Modbus limits on one read: registers (functions 3, 4) and bits (1, 2). */
+const PROTOCOL_CAPS = { maxRegisters: 125, maxBits: 2000 };
 
 function targetFromConfig(flags: ReadFlags): Target {
   let config: ReturnType<typeof loadConfig>;
@@ -198,10 +206,24 @@ function targetFromConfig(flags: ReadFlags): Target {
     unitId: flags.unit ?? d.unitId,
     timeoutMs: flags.timeout ?? d.timeoutMs ?? c.timeoutMs,
     addressBase: d.addressBase,
+    maxRegisters: d.maxRegistersPerRead,
+    maxBits: d.maxBitsPerRead,
+    device: d.name,
   };
 }
 
 function target(flags: ReadFlags): Target {
+  const t = configOrFlags(flags);
+  if (t.unitId === 0 && t.connection.type !== "tcp") {
+    throw new UsageError(
+      "--unit: unit 0 is the RTU broadcast address, for writes only: no unit answers a read; " +
+        "give the unit's own address (plantgate scan finds it)",
+    );
+  }
+  return t;
+}
+
+function configOrFlags(flags: ReadFlags): Target {
   if (flags.config || flags.device) {
     if (!flags.config || !flags.device) throw new UsageError("--config and --device go together");
     if (flags.host || flags.serial) throw new UsageError("give --device or --host/--serial");
@@ -209,7 +231,7 @@ function target(flags: ReadFlags): Target {
   }
   const connection = connectionFromFlags(flags, flags.unit ?? 1);
   const unitId = connection.devices[0]?.unitId ?? 1;
-  return { connection, unitId, timeoutMs: connection.timeoutMs, addressBase: 0 };
+  return { connection, unitId, timeoutMs: connection.timeoutMs, addressBase: 0, ...PROTOCOL_CAPS };
 }
 
 /** The tag the flags describe, checked by the same rules as a tag in the config. */
@@ -269,17 +291,28 @@ interface ReadPlan extends Target {
 function planRead(flags: ReadFlags): ReadPlan {
   const t = target(flags);
   const tag = tagFromFlags(flags, t.addressBase);
+  checkCount(t, tag, flags.count);
   const perValue = isBitTable(tag.table) ? 1 : width(tag);
-  const cap = isBitTable(tag.table) ? 2000 : 125;
-  const most = Math.floor(cap / perValue);
-  if (flags.count < 1 || flags.count > most) {
-    const unit = perValue === 1 ? "" : ` (${perValue} registers each)`;
-    throw new UsageError(`--count: 1 to ${most} ${tag.type} values${unit} fit in one read`);
-  }
   const quantity = flags.count * perValue;
   const functionCode = functionCodeFor(tag.table);
   const payload = buildReadRequest(functionCode, tag.address, quantity);
   return { ...t, tag, functionCode, quantity, payload };
+}
+
+/** A count that fits one read within the device's caps (or the protocol's, from flags). */
+function checkCount(t: Target, tag: TagConfig, count: number): void {
+  const bits = isBitTable(tag.table);
+  const perValue = bits ? 1 : width(tag);
+  const cap = bits ? t.maxBits : t.maxRegisters;
+  const most = Math.floor(cap / perValue);
+  if (count >= 1 && count <= most) return;
+  const each = perValue === 1 ? "" : ` (${perValue} registers each)`;
+  const key = bits ? "maxBitsPerRead" : "maxRegistersPerRead";
+  const whose = t.device === undefined ? "" : ` of device ${t.device} (${key} ${cap})`;
+  if (most === 0) {
+    throw new UsageError(`--type: one ${tag.type} value${each} does not fit in one read${whose}`);
+  }
+  throw new UsageError(`--count: 1 to ${most} ${tag.type} values${each} fit in one read${whose}`);
 }
 
 export async function readCommand(flags: ReadFlags): Promise<never> {

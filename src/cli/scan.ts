@@ -5,6 +5,7 @@
 
 import { SerialPort } from "serialport";
 import {
+  isGatewayNoAnswer,
   ModbusExceptionError,
   ModbusResponseError,
   ModbusTimeoutError,
@@ -20,9 +21,6 @@ export interface ScanFlags extends LineFlags {
 
 export const DEFAULT_UNITS = "1-247";
 export const DEFAULT_SCAN_TIMEOUT_MS = 200;
-
-/** Gateway path unavailable; gateway target device failed to respond. */
-const GATEWAY_EXCEPTIONS = new Set([10, 11]);
 
 /** "1-10,17" → [1..10, 17], sorted, without repeats. Units 1..255; 0 is broadcast. */
 export function parseUnits(spec: string): number[] {
@@ -57,11 +55,11 @@ export async function probe(
     if (word === undefined) return `data, ${data.length} bytes`;
     return `holding register 0 = 0x${word.toString(16).toUpperCase().padStart(4, "0")}`;
   } catch (err) {
-    if (err instanceof ModbusTimeoutError) return undefined;
+    // Silence, and a gateway's exception 10 or 11, the same no-answer the poller counts.
+    if (err instanceof ModbusTimeoutError || isGatewayNoAnswer(err)) return undefined;
     // Something replied, if garbled: worth a look rather than silence.
     if (err instanceof ModbusResponseError) return `malformed reply: ${err.message}`;
     if (!(err instanceof ModbusExceptionError)) throw err;
-    if (GATEWAY_EXCEPTIONS.has(err.exceptionCode)) return undefined;
     return `exception ${err.exceptionCode}`;
   }
 }
@@ -86,25 +84,37 @@ async function scanUnits(transport: ModbusTransport, units: number[], timeoutMs:
   return 0;
 }
 
-// `SerialPort.list()` asks udev; on a box without udevadm (containers, minimal images)
-// it rejects, and the user must name the port.
-async function listPorts(): Promise<never> {
-  let ports: Awaited<ReturnType<typeof SerialPort.list>>;
+export type PortList = Awaited<ReturnType<typeof SerialPort.list>>;
+
+/** What `scan --list-ports` prints, and its exit status; `list` is SerialPort.list. */
+export async function portListing(
+  list: () => Promise<PortList> = () => SerialPort.list(),
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let ports: PortList;
   try {
-    ports = await SerialPort.list();
+    ports = await list();
   } catch (err) {
-    process.stderr.write(
-      `plantgate: cannot list serial ports here (udevadm missing?): give --serial PATH ` +
-        `(${(err as Error).message.split("\n")[0]})\n`,
-    );
-    process.exit(2);
+    // SerialPort.list() asks udev; on a box without udevadm (containers, minimal images)
+    // it rejects, and the user must name the port.
+    const why = (err as Error).message.split("\n")[0];
+    const stderr =
+      "plantgate: cannot list serial ports here (udevadm missing?): give --serial PATH " +
+      `(${why})\n`;
+    return { code: 2, stdout: "", stderr };
   }
-  for (const p of ports) {
+  const lines = ports.map((p) => {
     const about = [p.manufacturer, p.serialNumber, p.pnpId].filter(Boolean).join(", ");
-    process.stdout.write(`${p.path}${about ? `  ${about}` : ""}\n`);
-  }
-  if (ports.length === 0) process.stdout.write("no serial ports found\n");
-  process.exit(0);
+    return `${p.path}${about ? `  ${about}` : ""}\n`;
+  });
+  if (ports.length === 0) lines.push("no serial ports found\n");
+  return { code: 0, stdout: lines.join(""), stderr: "" };
+}
+
+async function listPorts(): Promise<never> {
+  const { code, stdout, stderr } = await portListing();
+  process.stdout.write(stdout);
+  process.stderr.write(stderr);
+  process.exit(code);
 }
 
 export async function scanCommand(flags: ScanFlags): Promise<never> {

@@ -8,7 +8,7 @@ import { parseDocument, parse as parseYaml, visit } from "yaml";
 import type { z } from "zod";
 import { SYSTEM_RULES } from "../alerts/system-rules.js";
 import { parseFormula } from "../preprocess/formula.js";
-import { planReads } from "../sources/modbus/planner.js";
+import { connectionProblems, connectionWarnings } from "./device-checks.js";
 import { type Config, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -62,19 +62,13 @@ export function crossCheck(config: Config): string[] {
   });
 
   config.connections.forEach((conn, c) => {
+    problems.push(...connectionProblems(conn, c));
     conn.devices.forEach((dev, d) => {
       if (devices.has(dev.name)) {
         problems.push(`connections.${c}.devices.${d}.name: device "${dev.name}" defined twice`);
       }
       devices.add(dev.name);
       for (const group of dev.groups) {
-        // The same planning the poller does at start: a tag past the address space or
-        // wider than the device's read cap is refused here, not by a restart loop later.
-        try {
-          planReads(group.tags, dev);
-        } catch (err) {
-          problems.push(`connections.${c}.devices.${d}: ${(err as Error).message}`);
-        }
         for (const tag of group.tags) {
           const full = `${dev.name}.${tag.name}`;
           if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
@@ -219,23 +213,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
  * check-config prints them.
  */
 export function configWarnings(config: Config): string[] {
-  const warnings: string[] = [];
-  config.connections.forEach((conn, c) => {
-    conn.devices.forEach((dev, d) => {
-      const timeout = dev.timeoutMs ?? conn.timeoutMs;
-      for (const group of dev.groups) {
-        if (timeout < group.pollIntervalMs) continue;
-        // A unit that stops answering holds the shared queue for a whole timeout: with the
-        // timeout at or above the poll interval, its neighbours' polls overrun.
-        warnings.push(
-          `connections.${c}.devices.${d}: timeout ${timeout} ms is not below group ` +
-            `"${group.name}"'s poll interval ${group.pollIntervalMs} ms: a dead unit on ` +
-            `this connection would delay the others' polls by more than one interval`,
-        );
-      }
-    });
-  });
-  return warnings;
+  return config.connections.flatMap((conn, c) => connectionWarnings(conn, c));
 }
 
 /** Every tag of the config, `device.tag` → its config, in definition order. */

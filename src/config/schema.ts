@@ -101,7 +101,10 @@ export const deviceSchema = z.strictObject({
   unitId: z.number().int().min(0).max(255).default(1),
   /** Per-device override of the connection's timeout. */
   timeoutMs: z.number().int().min(1).optional(),
-  /** Extra attempts of a request that timed out, before its readings go bad. */
+  /**
+   * Extra attempts of a request that timed out (or that a gateway answered with exception 11,
+   * its own timeout), before its readings go bad.
+   */
   retries: z.number().int().min(0).max(5).default(0),
   /** 0: addresses are protocol addresses; 1: address 1 means protocol address 0. */
   addressBase: z.union([z.literal(0), z.literal(1)]).default(0),
@@ -115,6 +118,11 @@ export const deviceSchema = z.strictObject({
   maxGap: z.number().int().min(0).max(124).default(10),
   /** One register (or bit) per request, for devices that misanswer multi-register reads. */
   singleRegisterReads: z.boolean().default(false),
+  /**
+   * Requests to this device outstanding at once (pipelining), for Modbus TCP devices that
+   * accept several transactions in flight on one connection. 1 on RTU: a bus carries one.
+   */
+  maxInFlight: z.number().int().min(1).max(16).default(1),
   /** Skip a unit that keeps failing, so it does not slow the others on its connection. */
   degrade: degradeSchema.prefault({}),
   groups: z.array(groupSchema).min(1),
@@ -150,8 +158,11 @@ export const tcpConnectionSchema = z.strictObject({
   type: z.literal("tcp"),
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535).default(502),
-  /** Transactions in flight on this connection, for devices that accept several. */
-  maxInFlight: z.number().int().min(1).max(16).default(1),
+  /**
+   * Transactions in flight on this connection over all its devices: the server's own limit
+   * (a gateway that queues several). Default: the largest of its devices' maxInFlight.
+   */
+  maxInFlight: z.number().int().min(1).max(16).optional(),
 });
 
 export const rtuConnectionSchema = z.strictObject({

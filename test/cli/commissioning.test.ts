@@ -40,8 +40,13 @@ interface CliResult {
 
 /** Runs the built CLI to its end; stdio is read until closed, not only until exit. */
 function cli(...args: string[]): Promise<CliResult> {
+  return cliWith(process.env, ...args);
+}
+
+function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   const child = spawn(process.execPath, [join(repoRoot, "dist/cli/main.js"), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
   let stdout = "";
   let stderr = "";
@@ -167,6 +172,48 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
     expect(missing.stderr).toContain('no device "nope"');
   });
 
+  it("keeps a config file's device within its own read caps", async () => {
+    const file = join(dir, "caps.yaml");
+    writeFileSync(
+      file,
+      [
+        "connections:",
+        `  - { name: line1, host: 127.0.0.1, port: ${port}, devices: [`,
+        "      { name: meter, unitId: 1, maxRegistersPerRead: 4, maxBitsPerRead: 2,",
+        "        groups: [{ tags: [{ name: t, address: 0 }] }] } ] }",
+      ].join("\n"),
+    );
+    const meter = ["read", "-c", file, "-d", "meter"];
+    const floats = await cli(...meter, "-a", "0", "-n", "3", "--type", "float32");
+    expect(floats).toMatchObject({
+      code: 2,
+      stderr:
+        "plantgate: --count: 1 to 2 float32 values (2 registers each) fit in one read of " +
+        "device meter (maxRegistersPerRead 4)\n",
+    });
+    const coils = await cli(...meter, "-t", "coil", "-a", "3", "-n", "3");
+    expect(coils).toMatchObject({
+      code: 2,
+      stderr:
+        "plantgate: --count: 1 to 2 bool values fit in one read of device meter (maxBitsPerRead 2)\n",
+    });
+    const wide = await cli(...meter, "-a", "4", "--type", "int64", "--order", "DCBA");
+    expect(wide).toMatchObject({
+      code: 0,
+      stdout: ["4  0x35FB 0x048E 0xE0FE 0xFFFF  -1234567890123"],
+    });
+    const text = await cli(...meter, "-a", "10", "--type", "string", "--length", "5");
+    expect(text).toMatchObject({
+      code: 2,
+      stderr:
+        "plantgate: --type: one string value (5 registers each) does not fit in one read of " +
+        "device meter (maxRegistersPerRead 4)\n",
+    });
+    // Within the caps: the read goes out and the values come back.
+    const two = await cli(...meter, "-t", "coil", "-a", "3", "-n", "2");
+    expect(two).toMatchObject({ code: 0, stdout: ["3  1  true", "4  0  false"] });
+  });
+
   it("exits non-zero with the exception, and no stack trace, on an illegal address", async () => {
     const r = await cli("read", ...tcp(), "-a", "300");
     expect(r.code).toBe(1);
@@ -213,7 +260,13 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
     const baud = await cli("read", ...tcp(), "-a", "0", "--baud", "19200");
     expect(baud).toMatchObject({ code: 2 });
     expect(baud.stderr).toMatch(/--baud: for --serial only/);
-    for (const x of [r, none, many, zero, baud]) expect(x.stderr).not.toMatch(NO_STACK);
+    // Refused before any port is opened: the path need not exist.
+    const broadcast = await cli("read", "--serial", join(dir, "none"), "-u", "0", "-a", "0");
+    expect(broadcast).toMatchObject({ code: 2 });
+    expect(broadcast.stderr).toMatch(/^plantgate: --unit: unit 0 is the RTU broadcast address/);
+    for (const x of [r, none, many, zero, baud, broadcast]) {
+      expect(x.stderr).not.toMatch(NO_STACK);
+    }
   });
 
   it("scan finds exactly the units the peer serves", async () => {
@@ -233,15 +286,18 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
 });
 
 describe("scan without a bus", () => {
-  it("lists serial ports, or says clearly why it cannot", async () => {
+  it("says clearly why it cannot list serial ports where udevadm is missing", async () => {
+    // With no PATH, node-serialport cannot find udevadm, as on a minimal image without it.
+    const noUdev = { ...process.env, PATH: "" };
     for (const args of [["--list-ports"], ["--serial"]]) {
-      const r = await cli("scan", ...args);
-      expect(r.stderr).not.toMatch(NO_STACK);
-      if (r.code === 0) expect(r.stdout.length).toBeGreaterThan(0);
-      else {
-        expect(r.code).toBe(2);
-        expect(r.stderr).toMatch(/^plantgate: cannot list serial ports here .*give --serial PATH/);
-      }
+      const r = await cliWith(noUdev, "scan", ...args);
+      expect(r).toEqual({
+        code: 2,
+        stdout: [],
+        stderr:
+          "plantgate: cannot list serial ports here (udevadm missing?): give --serial PATH " +
+          "(spawn udevadm ENOENT)\n",
+      });
     }
   });
 

@@ -1,7 +1,7 @@
 // The scan's pure parts: the unit list, and which replies count as a unit answering.
 
 import { describe, expect, it } from "vitest";
-import { parseUnits, probe } from "../../src/cli/scan.js";
+import { parseUnits, portListing, probe } from "../../src/cli/scan.js";
 import {
   ModbusDisconnectedError,
   ModbusExceptionError,
@@ -32,6 +32,7 @@ function transport(answer: (req: PduRequest) => Promise<Buffer>): ModbusTranspor
     start: async () => {},
     stop: async () => {},
     health: () => ({ status: "ok" }),
+    onReconnect: () => () => {},
     request: answer,
   };
 }
@@ -61,5 +62,36 @@ describe("probe", () => {
   it("lets a lost connection end the scan", async () => {
     const t = transport(() => Promise.reject(new ModbusDisconnectedError("tcp://x:502")));
     await expect(probe(t, 1, 100)).rejects.toThrow(/disconnected/);
+  });
+});
+
+describe("portListing", () => {
+  it("says why it cannot list, and what to do, when the lister rejects", async () => {
+    const err = new Error("spawn udevadm ENOENT\n    more detail");
+    expect(await portListing(() => Promise.reject(err))).toEqual({
+      code: 2,
+      stdout: "",
+      stderr:
+        "plantgate: cannot list serial ports here (udevadm missing?): give --serial PATH " +
+        "(spawn udevadm ENOENT)\n",
+    });
+  });
+
+  it("prints one line per port with what is known of it", async () => {
+    const ports = [
+      { path: "/dev/ttyUSB0", manufacturer: "FTDI", serialNumber: "A10K", pnpId: "usb-FTDI" },
+      { path: "/dev/ttyS0", manufacturer: undefined, serialNumber: undefined, pnpId: undefined },
+    ];
+    const listed = await portListing(async () => ports as never);
+    expect(listed).toEqual({
+      code: 0,
+      stdout: "/dev/ttyUSB0  FTDI, A10K, usb-FTDI\n/dev/ttyS0\n",
+      stderr: "",
+    });
+    expect(await portListing(async () => [])).toEqual({
+      code: 0,
+      stdout: "no serial ports found\n",
+      stderr: "",
+    });
   });
 });

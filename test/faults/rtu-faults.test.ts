@@ -28,6 +28,7 @@ describe.runIf(ready)("acquisition faults on a Modbus RTU bus", () => {
   // Late replies make unit 2 flap: its next request takes the late reply (see the
   // LIMITATION below), so it seems to answer again, then misses once more.
   const lineFaults: Array<[string, Fault, boolean, number]> = [
+    ["does not answer at all", { kind: "silent" }, false, 1],
     ["replies with a corrupted CRC", { kind: "badCrc" }, false, 1],
     ["answers with random garbage while noise precedes every reply", { kind: "garbage" }, true, 1],
     ["replies after the timeout", { kind: "late", delayMs: TIMEOUT_MS + 60 }, false, 3],

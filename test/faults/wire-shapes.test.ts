@@ -3,13 +3,21 @@
 // with response frames. Same real daemon, same in-process peer as tcp-faults.test.ts.
 
 import { afterEach, describe, expect, it } from "vitest";
+import { COALESCE_HOLD_MS, type FaultTcpPeer } from "../peers/fault-tcp-peer.js";
 import { PeerUnits } from "../peers/fault-units.js";
-import { expectFaultCase, expectFreshValuesOf, TIMING_OUT, worstGap } from "./support/checks.js";
 import {
+  type Episode,
+  expectFaultCase,
+  expectFreshValuesOf,
+  TIMING_OUT,
+  worstGap,
+} from "./support/checks.js";
+import {
+  type DaemonRun,
   device,
   holdFault,
+  MEASUREMENT_TOLERANCE_MS,
   POLL_MS,
-  SCHEDULING_TOLERANCE_MS,
   SILENT_RECOVERY_MS,
   type TagSpec,
   tcpConnection,
@@ -54,45 +62,87 @@ describe("what goes over the wire", () => {
     console.info("wide map", measured, { requests: units.requests.length });
   });
 
-  it("takes two responses from one segment and one response from two segments", async () => {
+  /** Units 1 and 2 as devices `one` and `two` on one connection that takes two in flight. */
+  async function framingPair(): Promise<FaultTcpPeer> {
     const units = new PeerUnits([1, 2]);
     const peer = await rig.tcpPeer(units);
     const count = [{ name: "count", address: 0 }];
     const devices = [device("one", 1, count), device("two", 2, count)];
+    // Two in flight on the connection (a gateway that queues), one per device: both units'
+    // requests of a tick leave together, so their replies can come back together.
     await rig.run.start([tcpConnection("plc", peer.port, devices, { maxInFlight: 2 })]);
     await untilAsked(units, [1, 2]);
-    const episode = await holdFault(
-      () => {
-        peer.coalesce = true;
-        peer.splitUnit = 2;
-      },
-      () => {
-        peer.coalesce = false;
-        peer.splitUnit = undefined;
-      },
-      3000,
-    );
-    const run = await rig.stopCleanlyAfter(500);
+    return peer;
+  }
 
-    // The peer did bend the framing, many times.
-    expect(peer.stats.coalescedWrites).toBeGreaterThan(10);
-    expect(peer.stats.splitReplies).toBeGreaterThan(10);
-    // Nothing was lost to it: no bad reading, no dropped connection, each unit's own values.
+  /**
+   * Nothing was lost to the framing: no bad reading, no dropped link, each unit's values,
+   * and no poll later than the interval and the `delayMs` the peer holds a reply back.
+   */
+  function expectNothingLost(
+    run: DaemonRun,
+    peer: FaultTcpPeer,
+    episode: Episode,
+    delayMs: number,
+  ): number[] {
+    const gaps: number[] = [];
     for (const [tag, unitId] of [
       ["one.count", 1],
       ["two.count", 2],
     ] as const) {
       const rows = run.readings(tag);
       expect(rows.filter((r) => r.quality !== "good")).toEqual([]);
-      expect(rows.filter((r) => r.ts >= episode.on && r.ts <= episode.off).length).toBeGreaterThan(
-        (0.5 * (episode.off - episode.on)) / POLL_MS,
-      );
+      const during = rows.filter((r) => r.ts >= episode.on && r.ts <= episode.off);
+      expect(during.length).toBeGreaterThan((0.5 * (episode.off - episode.on)) / POLL_MS);
       expectFreshValuesOf(rows, unitId);
       const gap = worstGap(rows.map((r) => r.ts));
-      expect(gap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
+      expect(gap).toBeLessThanOrEqual(POLL_MS + delayMs + MEASUREMENT_TOLERANCE_MS);
+      gaps.push(gap);
     }
     expect(peer.stats.connections).toBe(1);
     expect(run.gate!.find("dropping modbus connection")).toEqual([]);
-    console.info("framing", peer.stats);
+    return gaps;
+  }
+
+  it("takes two responses that arrive in one TCP segment", async () => {
+    const peer = await framingPair();
+    const episode = await holdFault(
+      () => {
+        peer.coalesce = true;
+      },
+      () => {
+        peer.coalesce = false;
+      },
+      3000,
+    );
+    const run = await rig.stopCleanlyAfter(500);
+
+    // The peer did put two frames in one write, many times, and split none.
+    expect(peer.stats.coalescedWrites).toBeGreaterThan(10);
+    expect(peer.stats.splitReplies).toBe(0);
+    // A reply waits up to COALESCE_HOLD_MS for its companion.
+    const worstGapsMs = expectNothingLost(run, peer, episode, COALESCE_HOLD_MS);
+    console.info("two frames in one segment", peer.stats, { worstGapsMs });
+  });
+
+  it("takes one response that arrives split over two TCP segments", async () => {
+    const peer = await framingPair();
+    const episode = await holdFault(
+      () => {
+        peer.splitUnit = 2;
+      },
+      () => {
+        peer.splitUnit = undefined;
+      },
+      3000,
+    );
+    const run = await rig.stopCleanlyAfter(500);
+
+    // The peer did cut unit 2's replies in two writes, many times, and coalesced none.
+    expect(peer.stats.splitReplies).toBeGreaterThan(10);
+    expect(peer.stats.coalescedWrites).toBe(0);
+    // A split reply's second half, and any reply after it, comes splitPauseMs later.
+    const worstGapsMs = expectNothingLost(run, peer, episode, peer.splitPauseMs);
+    console.info("one frame in two segments", peer.stats, { worstGapsMs });
   });
 });

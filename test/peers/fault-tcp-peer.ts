@@ -2,15 +2,16 @@
 // and acts out their faults on the wire. Besides the units' faults it can bend the TCP
 // framing: `coalesce` answers the requests that arrive together in one write (two response
 // frames in one segment), and `splitUnit` cuts that unit's replies in two writes a moment
-// apart (one frame over two segments). `stop()` closes the listener and every connection,
-// as a PLC does when it restarts; `start()` listens on the same port again.
+// apart (one frame over two segments, the next reply only after it). `stop()` closes the
+// listener and every connection, as a PLC does when it restarts; `start()` listens on the
+// same port again.
 
 import { createServer, type Server, type Socket } from "node:net";
 import type { PeerUnits } from "./fault-units.js";
 
 const MBAP_LENGTH = 7;
 /** How long a lone reply waits for a pipelined companion before it goes out alone. */
-const COALESCE_HOLD_MS = 10;
+export const COALESCE_HOLD_MS = 10;
 
 interface Reply {
   unitId: number;
@@ -34,6 +35,8 @@ export class FaultTcpPeer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Per connection, the writes so far: each next one waits for them. */
+  private readonly writing = new Map<Socket, Promise<void>>();
 
   constructor(
     readonly units: PeerUnits,
@@ -65,7 +68,10 @@ export class FaultTcpPeer {
     this.sockets.add(socket);
     socket.setNoDelay(true);
     socket.on("error", () => {});
-    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      this.writing.delete(socket);
+    });
     const held: Reply[] = [];
     let pending = Buffer.alloc(0);
     socket.on("data", (chunk: Buffer) => {
@@ -106,7 +112,9 @@ export class FaultTcpPeer {
     frame.writeUInt8(unitId, 6);
     decision.pdu.copy(frame, MBAP_LENGTH);
     if (decision.fault.kind === "late") {
-      this.later(decision.fault.delayMs, () => write(socket, frame));
+      this.later(decision.fault.delayMs, () =>
+        this.inTurn(socket, async () => write(socket, frame)),
+      );
       return undefined;
     }
     return { unitId, frame };
@@ -116,21 +124,31 @@ export class FaultTcpPeer {
   private send(socket: Socket, replies: Reply[]): void {
     if (replies.length === 0) return;
     const writes = this.coalesce ? [replies] : replies.map((r) => [r]);
-    for (const group of writes) {
-      const bytes = Buffer.concat(group.map((r) => r.frame));
-      if (group.length > 1) this.stats.coalescedWrites++;
-      const split = group.findIndex((r) => r.unitId === this.splitUnit);
-      if (split < 0) {
-        write(socket, bytes);
-        continue;
-      }
-      // Cut inside the split unit's frame, past its MBAP header's first bytes.
-      const before = group.slice(0, split).reduce((n, r) => n + r.frame.length, 0);
-      const cut = before + Math.min(5, (group[split]?.frame.length ?? 2) - 1);
-      this.stats.splitReplies++;
-      write(socket, bytes.subarray(0, cut));
-      this.later(this.splitPauseMs, () => write(socket, bytes.subarray(cut)));
+    for (const group of writes) this.inTurn(socket, () => this.sendGroup(socket, group));
+  }
+
+  private async sendGroup(socket: Socket, group: Reply[]): Promise<void> {
+    const bytes = Buffer.concat(group.map((r) => r.frame));
+    if (group.length > 1) this.stats.coalescedWrites++;
+    const split = group.findIndex((r) => r.unitId === this.splitUnit);
+    if (split < 0) {
+      write(socket, bytes);
+      return;
     }
+    // Cut inside the split unit's frame, past its MBAP header's first bytes.
+    const before = group.slice(0, split).reduce((n, r) => n + r.frame.length, 0);
+    const cut = before + Math.min(5, (group[split]?.frame.length ?? 2) - 1);
+    this.stats.splitReplies++;
+    write(socket, bytes.subarray(0, cut));
+    await new Promise<void>((resolve) => this.later(this.splitPauseMs, resolve));
+    write(socket, bytes.subarray(cut));
+  }
+
+  // A server's stream carries one frame after another: a reply sent in two writes has its
+  // second half out before any other reply starts, never interleaved with it.
+  private inTurn(socket: Socket, work: () => Promise<void>): void {
+    const next = (this.writing.get(socket) ?? Promise.resolve()).then(work);
+    this.writing.set(socket, next);
   }
 
   private later(ms: number, fn: () => void): void {

@@ -14,11 +14,11 @@ export function socatMissing(): string | undefined {
 }
 
 /**
- * socat joining two ptys, linked as DIR/a and DIR/b; resolves once both links exist.
- * Stopping it removes the links, as unplugging a USB adapter removes its device node.
+ * socat joining two ptys, linked as DIR/a and DIR/b (or the names given); resolves once both
+ * links exist. Stopping it removes the links, as unplugging a USB adapter removes its node.
  */
-export async function startPtyPair(dir: string): Promise<Proc> {
-  const links = [join(dir, "a"), join(dir, "b")];
+export async function startPtyPair(dir: string, names = ["a", "b"]): Promise<Proc> {
+  const links = names.map((name) => join(dir, name));
   const args = ["-d", "-d", ...links.map((l) => `pty,raw,echo=0,link=${l}`)];
   const proc = startProcess("socat", args);
   const deadline = Date.now() + 10_000;

@@ -10,11 +10,16 @@ export { socatMissing, startPtyPair } from "./pty-pair.js";
 
 export interface RegisterValue {
   address: number;
-  type: "int16" | "uint16" | "int32" | "uint32" | "float32";
-  value: number;
+  /** Default holdingRegister. */
+  table?: "coil" | "discreteInput" | "inputRegister" | "holdingRegister";
+  type: string;
+  /** Default ABCD. */
+  order?: "ABCD" | "CDAB" | "BADC" | "DCBA";
+  /** 64-bit integers as decimal strings (exact above 2^53); "nan" for a float. */
+  value: number | string | boolean;
 }
 
-/** Holding register contents per served unit id. */
+/** Register and bit contents per served unit id. */
 export type Units = Record<number, RegisterValue[]>;
 
 /** rtu-server.py serving `units` on a serial path or a TCP port; resolves once it serves. */

@@ -5,9 +5,12 @@ Usage:
   /usr/bin/python3 rtu-server.py tcp PORT UNITS      RTU frames over TCP on 127.0.0.1:PORT
 
 UNITS is JSON: {"1": [{"address": 0, "type": "float32", "value": 21.5}, ...], "2": [...]}.
-Values go into holding registers, big-endian byte and word order, written by pymodbus's own
-BinaryPayloadBuilder. Addresses are zero-based protocol addresses. Units not listed are not
-served: pymodbus's RTU framer ignores their requests, as an absent device would. The serial
+An entry may also name its "table" (default holdingRegister) and its "order" (ABCD, CDAB,
+BADC or DCBA; default ABCD); type bool goes into a coil or discrete input. Values are
+written by pymodbus's own BinaryPayloadBuilder; 64-bit integers come as decimal strings,
+"nan" is a float. Each table holds 100 entries at zero-based protocol addresses. Units not
+listed are not served: pymodbus's RTU framer ignores their requests, as an absent device
+would. The serial
 side runs at 19200 baud 8N1: pyserial cannot set parity on a pty (EINVAL), and a pty carries
 bytes whatever the framing. Prints "ready" on stdout once it listens.
 """
@@ -25,13 +28,18 @@ from pymodbus.transaction import ModbusRtuFramer
 # folder off sys.path (python3 -P, PYTHONSAFEPATH), and leave no __pycache__ in the tree.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_registers import registers, sequential_store  # noqa: E402
+from peer_registers import FUNCTION, registers, sequential_store  # noqa: E402
 
 
 def unit_store(entries):
     store = sequential_store(100)
     for entry in entries:
-        store.setValues(3, entry["address"], registers(entry["type"], entry["value"]))
+        fc = FUNCTION[entry.get("table", "holdingRegister")]
+        if entry["type"] == "bool":
+            store.setValues(fc, entry["address"], [bool(entry["value"])])
+            continue
+        values = registers(entry["type"], entry["value"], entry.get("order", "ABCD"))
+        store.setValues(fc, entry["address"], values)
     return store
 
 

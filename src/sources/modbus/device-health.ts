@@ -1,8 +1,11 @@
 // Whether a unit answers, and whether it is polled at all. After `afterFailures` polls in a
 // row without any answer the unit is degraded: skipped for `skipMs`, then probed with one
 // request; each failed probe doubles the skip up to `maxSkipMs`; any answer restores normal
-// polling at once. So a dead unit costs its connection one timeout per skip, not one per
-// poll, and is back within maxSkipMs plus one poll interval after its fault ends.
+// polling at once. A skip runs from the start of the poll (or probe) that failed, so probes
+// come every skip however long each waits for its timeout. So a dead unit costs its
+// connection one timeout per skip, not one per poll, and is back within maxSkipMs plus one
+// poll interval after its fault ends. When its connection comes back after being lost, the
+// skip is cleared: the next poll probes at once.
 
 import type { DeviceConfig } from "../../config/schema.js";
 
@@ -43,13 +46,26 @@ export class DeviceHealth {
     return previous === "unknown" ? ["answering"] : ["up"];
   }
 
-  /** A poll (or a probe) in which the unit answered nothing: timeout or disconnected. */
-  unanswered(now: number): Transition[] {
+  /**
+   * The unit's connection is open again after it was lost: a degraded unit is probed at its
+   * next poll rather than after its skip. True when a skip was cleared.
+   */
+  reconnected(): boolean {
+    if (this.state !== "degraded" || this.probing || this.skipUntil === 0) return false;
+    this.skipUntil = 0;
+    return true;
+  }
+
+  /**
+   * A poll (or a probe) in which the unit answered nothing: timeout, disconnected, or a
+   * gateway's exception 10 or 11. `startedAt`: when that poll began.
+   */
+  unanswered(startedAt: number): Transition[] {
     this.consecutiveFailures++;
     if (this.state === "degraded") {
       this.probing = false;
       this.skipMs = Math.min(this.skipMs * 2, this.degrade.maxSkipMs);
-      this.skipUntil = now + this.skipMs;
+      this.skipUntil = startedAt + this.skipMs;
       return [];
     }
     const transitions: Transition[] = [];
@@ -60,7 +76,7 @@ export class DeviceHealth {
     if (this.consecutiveFailures >= this.degrade.afterFailures) {
       this.state = "degraded";
       this.skipMs = Math.min(this.degrade.skipMs, this.degrade.maxSkipMs);
-      this.skipUntil = now + this.skipMs;
+      this.skipUntil = startedAt + this.skipMs;
       transitions.push("degraded");
     }
     return transitions;

@@ -29,6 +29,17 @@ export class ModbusExceptionError extends ModbusError {
   }
 }
 
+/**
+ * Exception 10 (gateway path unavailable) and 11 (gateway target device failed to respond):
+ * a gateway answering for a device behind it that is not there. For the device's health
+ * they count as no answer, like a timeout; `plantgate scan` does not list such a unit.
+ */
+export const GATEWAY_EXCEPTIONS: ReadonlySet<number> = new Set([10, 11]);
+
+export function isGatewayNoAnswer(err: unknown): err is ModbusExceptionError {
+  return err instanceof ModbusExceptionError && GATEWAY_EXCEPTIONS.has(err.exceptionCode);
+}
+
 /** No answer within the request's timeout. The connection stays usable. */
 export class ModbusTimeoutError extends ModbusError {
   override name = "ModbusTimeoutError";

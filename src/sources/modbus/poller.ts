@@ -1,20 +1,30 @@
 // Polls every device group of one connection on its own interval and turns the responses
 // into readings. Ticks are laid on the monotonic clock from the start time, so intervals do
 // not drift; a cycle that runs past its next tick skips the ticks it missed and counts them.
+// A device's planned requests of a cycle go out up to its maxInFlight at once (one unless
+// it pipelines; the transport keeps an RTU bus at one in all).
 // A unit that stops answering costs its neighbours at most one timeout at a time: its poll
 // stops at the first request without an answer, and after a few such polls it is degraded
-// (skipped, then probed; see device-health.ts).
+// (skipped, then probed; see device-health.ts). A connection that comes back is news: its
+// degraded units are probed at their next tick instead of waiting out their skip.
 
-import type { ConnectionConfig, DeviceConfig, GroupConfig } from "../../config/schema.js";
+import type { ConnectionConfig, GroupConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import type { EventSink } from "../../core/events.js";
 import type { Component, Health } from "../../core/lifecycle.js";
 import type { Logger } from "../../core/logger.js";
 import type { Reading, ReadingSink } from "../../core/reading.js";
-import { AddressHoles } from "./address-holes.js";
+import type { AddressHoles } from "./address-holes.js";
 import { DeadbandFilter } from "./deadband.js";
-import { DeviceChannel } from "./device-channel.js";
-import { DeviceHealth, type Transition } from "./device-health.js";
+import {
+  announce,
+  createDeviceRun,
+  type DeviceRun,
+  deviceHealth,
+  isDown,
+  notPolled,
+  skippedQuality,
+} from "./device-run.js";
 import { type PlannedTag, planReads, type ReadRequest } from "./planner.js";
 import { readSplitting, type SplitResult } from "./read-splitter.js";
 import {
@@ -37,24 +47,6 @@ export interface ModbusPollerDeps {
   timers?: Timers;
 }
 
-interface DeviceRun {
-  device: DeviceConfig;
-  health: DeviceHealth;
-  channel: DeviceChannel;
-  /** Addresses the unit refused, kept for the life of the poller. */
-  holes: AddressHoles;
-  lastGoodTs: number | undefined;
-  lastError: string | undefined;
-  /** Completed poll cycles, over all the device's groups. */
-  polls: number;
-  /** Cycles in which at least one request failed. */
-  failures: number;
-  /** Cycles not polled because the unit was degraded. */
-  skipped: number;
-  /** Ticks skipped because a cycle ran past them. */
-  overruns: number;
-}
-
 interface GroupRun {
   device: DeviceRun;
   group: GroupConfig;
@@ -67,14 +59,21 @@ interface GroupRun {
   cycle?: Promise<void>;
 }
 
+/** What one cycle's requests said about the unit so far. */
+interface Cycle {
+  probe: boolean;
+  answered: boolean;
+  failed: boolean;
+  /** Set once the unit did not answer: the quality of the requests not sent after it. */
+  cut?: BadQuality;
+}
+
 /** What one request, with its splits, said about the unit. */
 interface Tally {
   answered: boolean;
   failed: boolean;
   unreachable?: BadQuality;
 }
-
-const SKIPPED: BadQuality = { status: "bad", reason: "timeout", detail: "skipped: unit degraded" };
 
 export class ModbusPoller implements Component {
   readonly name: string;
@@ -85,6 +84,7 @@ export class ModbusPoller implements Component {
   private groups: GroupRun[] = [];
   private stopped = true;
   private completedCycles = 0;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: ModbusPollerDeps) {
     this.name = `poller ${deps.connection.name}`;
@@ -102,12 +102,16 @@ export class ModbusPoller implements Component {
    * or its address lies below the device's addressBase.
    */
   async start(): Promise<void> {
-    const devices = this.deps.connection.devices.map((device) => this.deviceRun(device));
+    const { connection, transport, clock } = this.deps;
+    const devices = connection.devices.map((device) => {
+      const timeoutMs = device.timeoutMs ?? connection.timeoutMs;
+      return createDeviceRun(device, { transport, timeoutMs, clock, timers: this.timers });
+    });
     const groups = devices.flatMap((run) =>
       run.device.groups.map((group) => ({
         device: run,
         group,
-        requests: planGroup(run.device, group, run.holes),
+        requests: planGroup(run, group, run.holes),
         planVersion: run.holes.version,
         startedAt: 0,
         tick: 0,
@@ -117,7 +121,8 @@ export class ModbusPoller implements Component {
     this.devices = devices;
     this.groups = groups;
     this.stopped = false;
-    const now = this.deps.clock.monotonic();
+    this.unsubscribe = transport.onReconnect(() => this.onReconnect());
+    const now = clock.monotonic();
     for (const run of groups) {
       run.startedAt = now;
       this.schedule(run, 0);
@@ -128,6 +133,8 @@ export class ModbusPoller implements Component {
   /** Stops scheduling and waits for cycles in progress to finish their current request. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const run of this.groups) {
       if (run.timer !== undefined) this.timers.clearTimeout(run.timer);
       run.timer = undefined;
@@ -137,7 +144,7 @@ export class ModbusPoller implements Component {
   }
 
   health(): Health {
-    const down = this.devices.filter((d) => d.health.state === "down" || isDegraded(d)).length;
+    const down = this.devices.filter(isDown).length;
     const status = down === 0 ? "ok" : down === this.devices.length ? "down" : "degraded";
     const devices = Object.fromEntries(this.devices.map((d) => [d.device.name, deviceHealth(d)]));
     return {
@@ -148,21 +155,12 @@ export class ModbusPoller implements Component {
     };
   }
 
-  private deviceRun(device: DeviceConfig): DeviceRun {
-    const { connection, transport, clock } = this.deps;
-    const timeoutMs = device.timeoutMs ?? connection.timeoutMs;
-    return {
-      device,
-      health: new DeviceHealth(device.degrade),
-      channel: new DeviceChannel({ device, transport, timeoutMs, clock, timers: this.timers }),
-      holes: new AddressHoles(),
-      lastGoodTs: undefined,
-      lastError: undefined,
-      polls: 0,
-      failures: 0,
-      skipped: 0,
-      overruns: 0,
-    };
+  private onReconnect(): void {
+    for (const run of this.devices) {
+      if (run.health.reconnected()) {
+        this.log.debug({ device: run.device.name }, "connection back: probing at next poll");
+      }
+    }
   }
 
   // Scheduling
@@ -202,39 +200,60 @@ export class ModbusPoller implements Component {
   private async poll(run: GroupRun): Promise<void> {
     const device = run.device;
     if (run.planVersion !== device.holes.version) {
-      run.requests = planGroup(device.device, run.group, device.holes);
+      run.requests = planGroup(device, run.group, device.holes);
       run.planVersion = device.holes.version;
     }
-    const admission = device.health.admit(this.deps.clock.monotonic());
+    const started = this.deps.clock.monotonic();
+    const admission = device.health.admit(started);
     if (admission === "skip") {
-      for (const request of run.requests) this.writeBad(device, request.tags, SKIPPED);
+      const quality = skippedQuality(device);
+      for (const request of run.requests) this.writeBad(device, request.tags, quality);
       device.skipped++;
       return;
     }
 
-    let answered = false;
-    let failed = false;
-    let cut: BadQuality | undefined;
-    for (const request of run.requests) {
-      if (this.stopped) return;
-      if (cut !== undefined) {
-        this.writeBad(device, request.tags, cut);
-        continue;
-      }
-      // A probe is one request, without retries; an answer lets the rest of the poll go on.
-      const retries = admission === "probe" ? 0 : undefined;
-      const send = (r: ReadRequest) => device.channel.send(r, retries);
-      const result = await readSplitting(request, send, device.holes, isUnreachable);
-      const tally = this.record(device, result);
-      answered ||= tally.answered;
-      failed ||= tally.failed;
-      if (tally.unreachable !== undefined) cut = notPolled(device, tally.unreachable, admission);
-    }
+    const cycle: Cycle = { probe: admission === "probe", answered: false, failed: false };
+    const queue = [...run.requests];
+    // A probe is one request, without retries; an answer lets the rest of the poll go on.
+    if (cycle.probe) await this.readNext(device, queue, cycle);
+    cycle.probe = false;
+    // Up to maxInFlight lanes, each sending the next request once its last one settled.
+    const lane = async () => {
+      while (queue.length > 0 && !this.stopped) await this.readNext(device, queue, cycle);
+    };
+    const lanes = Math.min(device.device.maxInFlight, queue.length);
+    // Every lane ends before the cycle does, even when one fails (a bug in the sink).
+    const settled = await Promise.allSettled(Array.from({ length: lanes }, lane));
+    const failure = settled.find((r) => r.status === "rejected");
+    if (failure !== undefined) throw failure.reason;
+    if (this.stopped) return;
 
     device.polls++;
-    if (failed) device.failures++;
-    const now = this.deps.clock.monotonic();
-    this.transitions(device, answered ? device.health.answered() : device.health.unanswered(now));
+    if (cycle.failed) device.failures++;
+    // A skip runs from the start of the poll that failed, so probes come every skipMs.
+    const health = device.health;
+    const transitions = cycle.answered ? health.answered() : health.unanswered(started);
+    const { events, clock, transport } = this.deps;
+    announce(device, transitions, { log: this.log, events, clock, endpoint: transport.endpoint });
+  }
+
+  /** Reads the next request of `queue`, or writes it bad when the cycle was cut short. */
+  private async readNext(device: DeviceRun, queue: ReadRequest[], cycle: Cycle): Promise<void> {
+    const request = queue.shift();
+    if (request === undefined) return;
+    if (cycle.cut !== undefined) {
+      this.writeBad(device, request.tags, cycle.cut);
+      return;
+    }
+    const retries = cycle.probe ? 0 : undefined;
+    const send = (r: ReadRequest) => device.channel.send(r, retries);
+    const result = await readSplitting(request, send, device.holes, isUnreachable);
+    const tally = this.record(device, result);
+    cycle.answered ||= tally.answered;
+    cycle.failed ||= tally.failed;
+    if (tally.unreachable !== undefined) {
+      cycle.cut ??= notPolled(device, tally.unreachable, cycle.probe);
+    }
   }
 
   /** Readings for everything a split read sent or left untried; what it says of the unit. */
@@ -253,11 +272,15 @@ export class ModbusPoller implements Component {
       this.write(request.tags, badReadings(name, request.tags, ts, quality));
       device.lastError = quality.detail;
       tally.failed = true;
-      if (isUnreachable(outcome.error)) tally.unreachable = quality;
-      else tally.answered = true;
+      if (isUnreachable(outcome.error)) {
+        tally.unreachable = quality;
+        device.lastUnreachable = quality;
+      } else {
+        tally.answered = true;
+      }
     }
     // Untried requests only ever follow one the unit did not answer.
-    const cut = notPolled(device, tally.unreachable ?? SKIPPED, "poll");
+    const cut = notPolled(device, tally.unreachable ?? skippedQuality(device), false);
     for (const request of result.untried) this.writeBad(device, request.tags, cut);
     return tally;
   }
@@ -276,77 +299,13 @@ export class ModbusPoller implements Component {
     });
     if (kept.length > 0) this.deps.sink.write(kept);
   }
-
-  // Transitions: a log line each, and an event for down and up; never a line per failed poll.
-
-  private transitions(run: DeviceRun, transitions: Transition[]): void {
-    const { name, unitId } = run.device;
-    const { events, clock, transport } = this.deps;
-    for (const t of transitions) {
-      if (t === "answering") this.log.debug({ device: name }, "device answering");
-      if (t === "up") {
-        this.log.info({ device: name }, "device up");
-        const message = `device ${name} answering again`;
-        events.event({ ts: clock.now(), kind: "device.up", source: name, message });
-      }
-      // A device that never answered since start is reported down too: an operator wants to know.
-      if (t === "down") {
-        this.log.warn({ device: name, unitId, err: run.lastError }, "device down");
-        events.event({
-          ts: clock.now(),
-          kind: "device.down",
-          source: name,
-          message: `device ${name} (unit ${unitId}) not answering: ${run.lastError ?? "unknown"}`,
-          data: { unitId, endpoint: transport.endpoint },
-        });
-      }
-      if (t === "degraded") {
-        const { skipMs, consecutiveFailures } = run.health;
-        this.log.warn({ device: name, unitId, skipMs, consecutiveFailures }, "device degraded");
-        events.event({
-          ts: clock.now(),
-          kind: "device.degraded",
-          source: name,
-          message: `device ${name} (unit ${unitId}) skipped for ${skipMs} ms after ${consecutiveFailures} failed polls`,
-          data: { unitId, skipMs, consecutiveFailures },
-        });
-      }
-    }
-  }
 }
 
-function planGroup(device: DeviceConfig, group: GroupConfig, holes: AddressHoles): ReadRequest[] {
+function planGroup(run: DeviceRun, group: GroupConfig, holes: AddressHoles): ReadRequest[] {
   try {
-    return planReads(group.tags, device, holes);
+    return planReads(group.tags, run.device, holes);
   } catch (err) {
-    const where = `device ${device.name} group ${group.name}`;
+    const where = `device ${run.device.name} group ${group.name}`;
     throw new RangeError(`${where}: ${(err as Error).message}`);
   }
-}
-
-/** The quality of a request left out because the unit did not answer an earlier one. */
-function notPolled(device: DeviceRun, quality: BadQuality, admission: string): BadQuality {
-  if (admission === "probe") return SKIPPED;
-  const detail = `not polled: unit ${device.device.unitId} did not answer an earlier request`;
-  return { status: "bad", reason: quality.reason, detail };
-}
-
-function isDegraded(run: DeviceRun): boolean {
-  return run.health.state === "degraded";
-}
-
-function deviceHealth(d: DeviceRun): Record<string, unknown> {
-  return {
-    up: d.health.state === "up",
-    state: d.health.state,
-    lastGoodTs: d.lastGoodTs,
-    lastError: d.lastError,
-    polls: d.polls,
-    failures: d.failures,
-    skipped: d.skipped,
-    overruns: d.overruns,
-    requests: d.channel.sent,
-    retries: d.channel.retried,
-    holes: d.holes.summary(),
-  };
 }

@@ -5,6 +5,7 @@
 export interface SerialFraming {
   baudRate: number;
   parity: "none" | "even" | "odd";
+  dataBits: 7 | 8;
   stopBits: 1 | 2;
 }
 
@@ -13,11 +14,13 @@ const FIXED_GAP_ABOVE_BAUD = 19200;
 const FIXED_GAP_MS = 1.75;
 
 /**
- * Bits a character occupies on the wire: 11 with a parity bit or a second stop bit (the
- * RTU standard's 8E1 and 8N2), else 10 (8N1).
+ * Bits a character occupies on the wire: a start bit, the data bits, the parity bit if any,
+ * and the stop bits. 8E1 and 8N2 (the RTU standard's) are 11, 8N1 is 10, 8E2 is 12.
  */
-export function characterBits(framing: Pick<SerialFraming, "parity" | "stopBits">): number {
-  return framing.parity !== "none" || framing.stopBits === 2 ? 11 : 10;
+export function characterBits(
+  framing: Pick<SerialFraming, "parity" | "dataBits" | "stopBits">,
+): number {
+  return 1 + framing.dataBits + (framing.parity === "none" ? 0 : 1) + framing.stopBits;
 }
 
 /** Time to put `bytes` characters on the wire. */

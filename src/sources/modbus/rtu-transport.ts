@@ -84,6 +84,7 @@ export class RtuTransport implements ModbusTransport {
   private everOpen = false;
   private lastError: string | undefined;
   private readonly counters = { requests: 0, timeouts: 0, exceptions: 0, reconnects: 0 };
+  private readonly reconnectListeners = new Set<() => void>();
 
   constructor(private readonly options: RtuTransportOptions) {
     this.line = options.line;
@@ -128,6 +129,11 @@ export class RtuTransport implements ModbusTransport {
     };
   }
 
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
   request(req: PduRequest): Promise<Buffer> {
     const refusal = refuse(req);
     if (refusal !== undefined) return Promise.reject(refusal);
@@ -164,7 +170,8 @@ export class RtuTransport implements ModbusTransport {
   }
 
   private onOpened(): void {
-    if (this.everOpen) this.counters.reconnects++;
+    const again = this.everOpen;
+    if (again) this.counters.reconnects++;
     const wasDown = this.downLogged;
     this.everOpen = true;
     this.isOpen = true;
@@ -178,6 +185,7 @@ export class RtuTransport implements ModbusTransport {
       { reconnects: this.counters.reconnects },
       wasDown ? "modbus line back" : "modbus line open",
     );
+    if (again) for (const listener of this.reconnectListeners) listener();
   }
 
   private onOpenFailed(): void {

@@ -2,8 +2,8 @@
 // opened as given: they are symlinks udev recreates when the same adapter is plugged back,
 // so reopening the same path finds it again.
 
-import { stat } from "node:fs/promises";
 import { SerialPort } from "serialport";
+import { type PresenceWatch, watchPresence } from "../serial/presence.js";
 import type { ByteLine, LineHandlers } from "./byte-line.js";
 
 export interface SerialLineOptions {
@@ -16,14 +16,11 @@ export interface SerialLineOptions {
   presenceCheckMs?: number;
 }
 
-const DEFAULT_PRESENCE_CHECK_MS = 1000;
-
 interface OpenPort {
   port: SerialPort;
-  /** Device number the path led to when opened: a replugged adapter gets a new node. */
-  rdev: number;
   handlers: LineHandlers;
-  presenceTimer: NodeJS.Timeout;
+  /** See serial/presence.ts: an unplugged adapter gives no close event by itself. */
+  presence: PresenceWatch;
 }
 
 export class SerialLine implements ByteLine {
@@ -46,11 +43,12 @@ export class SerialLine implements ByteLine {
     await new Promise<void>((resolve, reject) => {
       port.open((err) => (err ? reject(err) : resolve()));
     });
-    const { rdev } = await stat(path).catch(() => ({ rdev: -1 }));
-    const checkMs = this.options.presenceCheckMs ?? DEFAULT_PRESENCE_CHECK_MS;
-    const presenceTimer = setInterval(() => void this.checkPresence(), checkMs);
-    presenceTimer.unref();
-    const current: OpenPort = { port, rdev, handlers, presenceTimer };
+    const presence = await watchPresence(
+      path,
+      (reason) => this.vanished(current, reason),
+      this.options.presenceCheckMs,
+    );
+    const current: OpenPort = { port, handlers, presence };
     this.current = current;
     this.lastError = undefined;
 
@@ -70,23 +68,12 @@ export class SerialLine implements ByteLine {
     const current = this.current;
     this.current = undefined;
     if (current === undefined) return Promise.resolve();
-    clearInterval(current.presenceTimer);
+    current.presence.stop();
     if (!current.port.isOpen) return Promise.resolve();
     return new Promise<void>((resolve) => current.port.close(() => resolve()));
   }
 
-  // Workaround: after a USB adapter is unplugged, the hung-up tty returns zero-byte reads,
-  // which @serialport/bindings-cpp retries forever instead of reporting a disconnect
-  // (serialport/bindings-cpp#162), so no close event comes until the next write fails. The
-  // device node disappears with the adapter, so watching the path notices the loss.
-  // LIMITATION: an adapter replugged within one check onto the same device number goes
-  // unnoticed until the next write fails with EIO, which node-serialport does report.
-  private async checkPresence(): Promise<void> {
-    const current = this.current;
-    if (current === undefined) return;
-    const now = await stat(this.options.path).catch(() => undefined);
-    if (now !== undefined && now.rdev === current.rdev) return;
-    const reason = now === undefined ? "device path vanished" : "device node replaced";
+  private vanished(current: OpenPort, reason: string): void {
     this.lost(current, reason);
     if (current.port.isOpen) current.port.close(() => {});
   }
@@ -95,7 +82,7 @@ export class SerialLine implements ByteLine {
   private lost(lost: OpenPort, reason: string): void {
     if (this.current !== lost) return;
     this.current = undefined;
-    clearInterval(lost.presenceTimer);
+    lost.presence.stop();
     lost.handlers.closed(reason);
   }
 }

@@ -1,7 +1,7 @@
 // One Modbus connection as the composition root sees it: the transport its type calls for
 // and the poller that drives it. The poller only ever speaks PDUs to the transport.
 
-import type { ConnectionConfig } from "../../config/schema.js";
+import type { ConnectionConfig, TcpConnectionConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
 import type { EventSink } from "../../core/events.js";
 import type { Logger } from "../../core/logger.js";
@@ -33,7 +33,7 @@ export function createTransport(
         reconnect: connection.reconnect,
         // A TCP handshake over a cellular link can take longer than a LAN request timeout.
         connectTimeoutMs: Math.max(connection.timeoutMs, 3000),
-        maxInFlight: connection.maxInFlight,
+        maxInFlight: connectionInFlight(connection),
         logger,
         timers: deps.timers,
       });
@@ -42,6 +42,15 @@ export function createTransport(
     case "rtuOverTcp":
       return createTcpRtuTransport(connection, { logger, timers: deps.timers });
   }
+}
+
+/**
+ * Transactions a TCP connection may have in flight: its own maxInFlight (the server's
+ * limit), else the largest of its devices', so that a device that pipelines can.
+ */
+export function connectionInFlight(connection: TcpConnectionConfig): number {
+  const devices = connection.devices.map((d) => d.maxInFlight);
+  return connection.maxInFlight ?? Math.max(1, ...devices);
 }
 
 /** The transport and poller of one connection, for the composition root to start in order. */

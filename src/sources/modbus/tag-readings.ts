@@ -3,14 +3,27 @@
 
 import type { Quality, Reading } from "../../core/reading.js";
 import { decodeTag, parseReadResponse } from "./codec.js";
-import { ModbusDisconnectedError, ModbusExceptionError, ModbusTimeoutError } from "./errors.js";
+import {
+  isGatewayNoAnswer,
+  ModbusDisconnectedError,
+  ModbusExceptionError,
+  ModbusTimeoutError,
+} from "./errors.js";
 import type { PlannedTag, ReadRequest } from "./planner.js";
 
 export type BadQuality = Extract<Quality, { status: "bad" }>;
 
-/** No answer at all: the unit (or the connection) is not there. */
+/**
+ * No answer from the unit itself: a timeout, a lost connection, or a gateway's exception 10
+ * or 11 saying the device behind it is not there. Such a failure counts against the unit's
+ * up/down and degrade state; any other exception is an answer from a unit that is there.
+ */
 export function isUnreachable(err: unknown): boolean {
-  return err instanceof ModbusTimeoutError || err instanceof ModbusDisconnectedError;
+  return (
+    err instanceof ModbusTimeoutError ||
+    err instanceof ModbusDisconnectedError ||
+    isGatewayNoAnswer(err)
+  );
 }
 
 export function qualityOf(err: unknown): BadQuality {

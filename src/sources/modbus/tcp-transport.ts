@@ -1,9 +1,10 @@
-// Modbus TCP framed by hand over node:net. We do not use modbus-serial's client: it never
-// prunes its transaction table and mishandles large byte counts. Up to `maxInFlight`
-// transactions are outstanding per connection (1 unless the device accepts pipelined
-// requests), each matched to its reply by transaction id. The table of outstanding ids is
-// pruned on every reply, timeout and disconnect, so a reply that arrives after its request
-// timed out finds no entry: it is discarded and counted, never taken for another request.
+// Modbus TCP framed by hand (mbap-frame.ts) over node:net. We do not use modbus-serial's
+// client: it never prunes its transaction table and mishandles large byte counts. Up to
+// `maxInFlight` transactions are outstanding per connection (1 unless its devices accept
+// pipelined requests; the poller keeps each device within its own maxInFlight), each
+// matched to its reply by transaction id. The table of outstanding ids is pruned on every
+// reply, timeout and disconnect, so a reply that arrives after its request timed out finds
+// no entry: it is discarded and counted, never taken for another request.
 //
 // LIMITATION: ids are handed out in sequence and skip only those still outstanding, so a
 // reply held back by the device for more than 65,535 later transactions would be taken for
@@ -19,12 +20,9 @@ import {
   ModbusResponseError,
   ModbusTimeoutError,
 } from "./errors.js";
+import { encodeMbapFrame, type MbapFrame, MbapParser } from "./mbap-frame.js";
 import type { ModbusTransport, PduRequest } from "./transport.js";
 
-/** MBAP header: transaction id, protocol id, length, unit id. */
-const MBAP_LENGTH = 7;
-/** Unit id + the largest PDU (253 bytes). */
-const MAX_MBAP_LENGTH_FIELD = 254;
 /** The schema's cap on `maxInFlight`; few devices queue more than a handful. */
 export const MAX_IN_FLIGHT = 16;
 
@@ -51,59 +49,6 @@ export interface TcpTransportOptions {
   random?: () => number;
   /** Transactions outstanding at once, 1..16 (default 1): only for devices that pipeline. */
   maxInFlight?: number;
-}
-
-export interface MbapFrame {
-  transactionId: number;
-  unitId: number;
-  functionCode: number;
-  /** PDU bytes after the function code. */
-  payload: Buffer;
-}
-
-/** Splits a TCP byte stream into MBAP frames, whatever the segment boundaries. */
-export class MbapParser {
-  private pending: Buffer = Buffer.alloc(0);
-
-  /** Frames completed by this chunk. Throws ModbusResponseError when framing is lost. */
-  push(chunk: Buffer): MbapFrame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const frames: MbapFrame[] = [];
-    while (this.pending.length >= MBAP_LENGTH) {
-      const protocolId = this.pending.readUInt16BE(2);
-      const length = this.pending.readUInt16BE(4);
-      if (protocolId !== 0 || length < 2 || length > MAX_MBAP_LENGTH_FIELD) {
-        this.pending = Buffer.alloc(0);
-        throw new ModbusResponseError(`bad MBAP header: protocol ${protocolId} length ${length}`);
-      }
-      const total = 6 + length;
-      if (this.pending.length < total) break;
-      frames.push({
-        transactionId: this.pending.readUInt16BE(0),
-        unitId: this.pending.readUInt8(6),
-        functionCode: this.pending.readUInt8(7),
-        payload: Buffer.from(this.pending.subarray(8, total)),
-      });
-      this.pending = this.pending.subarray(total);
-    }
-    return frames;
-  }
-
-  reset(): void {
-    this.pending = Buffer.alloc(0);
-  }
-}
-
-/** The MBAP frame of a request. */
-export function encodeMbapFrame(transactionId: number, req: PduRequest): Buffer {
-  const frame = Buffer.alloc(MBAP_LENGTH + 1 + req.payload.length);
-  frame.writeUInt16BE(transactionId, 0);
-  frame.writeUInt16BE(0, 2);
-  frame.writeUInt16BE(2 + req.payload.length, 4);
-  frame.writeUInt8(req.unitId, 6);
-  frame.writeUInt8(req.functionCode, 7);
-  req.payload.copy(frame, 8);
-  return frame;
 }
 
 /**
@@ -136,6 +81,7 @@ export class TcpTransport implements ModbusTransport {
   private readonly parser = new MbapParser();
   private socket: net.Socket | undefined;
   private isConnected = false;
+  private pumpScheduled = false;
   private stopped = true;
   private readonly maxInFlight: number;
   /** Sent and not yet answered, keyed by transaction id. */
@@ -155,7 +101,10 @@ export class TcpTransport implements ModbusTransport {
     exceptions: 0,
     discardedFrames: 0,
     reconnects: 0,
+    /** The most transactions outstanding at once so far. */
+    peakInFlight: 0,
   };
+  private readonly reconnectListeners = new Set<() => void>();
 
   constructor(private readonly options: TcpTransportOptions) {
     this.endpoint = `tcp://${options.host}:${options.port}`;
@@ -206,6 +155,11 @@ export class TcpTransport implements ModbusTransport {
     };
   }
 
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
   request(req: PduRequest): Promise<Buffer> {
     if (this.stopped || !this.isConnected) {
       const why = this.stopped ? "transport stopped" : this.lastError;
@@ -213,6 +167,19 @@ export class TcpTransport implements ModbusTransport {
     }
     return new Promise<Buffer>((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  // Requests asked for together leave together: a pipelining poller asks for its next ones
+  // while the replies that freed their slots are being handled, each in its own promise
+  // continuation. Sending from nextTick, once those have run, puts them in one segment (one
+  // write, one reply segment back) instead of one segment each.
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    process.nextTick(() => {
+      this.pumpScheduled = false;
       this.pump();
     });
   }
@@ -249,7 +216,8 @@ export class TcpTransport implements ModbusTransport {
   }
 
   private onConnect(): void {
-    if (this.everConnected) this.counters.reconnects++;
+    const again = this.everConnected;
+    if (again) this.counters.reconnects++;
     this.everConnected = true;
     this.isConnected = true;
     this.failedAttempts = 0;
@@ -257,6 +225,7 @@ export class TcpTransport implements ModbusTransport {
     this.lastError = undefined;
     this.parser.reset();
     this.log.info("modbus connected");
+    if (again) for (const listener of this.reconnectListeners) listener();
   }
 
   private onClose(socket: net.Socket): void {
@@ -307,6 +276,7 @@ export class TcpTransport implements ModbusTransport {
       tx.transactionId = transactionId;
       this.inFlight.set(transactionId, tx);
       this.counters.requests++;
+      this.counters.peakInFlight = Math.max(this.counters.peakInFlight, this.inFlight.size);
       // The timeout runs from transmission, not from queueing: a queued request is only
       // waiting for earlier ones, each bounded by its own timeout.
       tx.timer = this.timers.setTimeout(() => this.onTimeout(tx), tx.req.timeoutMs);

@@ -19,11 +19,18 @@ export interface ModbusTransport extends Component {
   /**
    * Sends one request and resolves with the response payload (the bytes after the function
    * code). Rejects with ModbusExceptionError, ModbusTimeoutError, ModbusDisconnectedError
-   * or ModbusResponseError. Requests on one connection are queued: at most one in flight.
+   * or ModbusResponseError. Requests on one connection are queued: on TCP at most the
+   * connection's maxInFlight are outstanding, on an RTU line one.
    */
   request(req: PduRequest): Promise<Buffer>;
   /** True while the underlying connection is open. */
   readonly connected: boolean;
+  /**
+   * Calls `listener` each time the connection opens again after it was lost (not at the
+   * first open): news for the poller, whose units there may answer again. Returns a
+   * function that removes the listener.
+   */
+  onReconnect(listener: () => void): () => void;
 }
 
 export const FunctionCode = {

@@ -1,7 +1,9 @@
 // A Modbus transport fake for poller tests: one transaction in flight at a time, in the order
-// asked, like the real transports; registers and coils per unit; units that never answer
+// asked, like the real transports (or, with `pipelined`, every request at once, as a server
+// that accepts pipelined requests); registers and coils per unit; units that never answer
 // (they time out after the request's own timeout, on fake time), addresses that answer
-// exception 2, and a record of every request with its start and end.
+// exception 2, and a record of every request with its start and end. `reconnect()` tells
+// the listeners the connection came back.
 
 import { ModbusExceptionError, ModbusTimeoutError } from "../../../src/sources/modbus/errors.js";
 import type { ModbusTransport, PduRequest } from "../../../src/sources/modbus/transport.js";
@@ -30,7 +32,12 @@ export class FakeTransport implements ModbusTransport {
   timeouts = 0;
   failWith: Error | undefined;
   reply: ((req: PduRequest) => Buffer) | undefined;
+  /** Answer requests concurrently instead of one after the other. */
+  pipelined = false;
+  inFlight = 0;
+  peakInFlight = 0;
   private lane: Promise<unknown> = Promise.resolve();
+  private readonly reconnectListeners = new Set<() => void>();
 
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
@@ -38,7 +45,17 @@ export class FakeTransport implements ModbusTransport {
     return { status: "ok" as const };
   }
 
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  reconnect(): void {
+    for (const listener of this.reconnectListeners) listener();
+  }
+
   request(req: PduRequest): Promise<Buffer> {
+    if (this.pipelined) return this.answer(req);
     const turn = this.lane.then(() => this.answer(req));
     this.lane = turn.catch(() => undefined);
     return turn;
@@ -49,6 +66,8 @@ export class FakeTransport implements ModbusTransport {
     const quantity = req.payload.readUInt16BE(2);
     const sent: Sent = { at: Date.now(), req, address, quantity };
     this.requests.push(sent);
+    this.inFlight++;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
     try {
       if (this.dead.has(req.unitId) || this.timeouts > 0) {
         this.timeouts = Math.max(0, this.timeouts - 1);
@@ -68,6 +87,7 @@ export class FakeTransport implements ModbusTransport {
       return Buffer.concat([Buffer.from([data.length]), data]);
     } finally {
       sent.end = Date.now();
+      this.inFlight--;
     }
   }
 

@@ -8,6 +8,7 @@ import { connectionSchema } from "../../../src/config/schema.js";
 import type { Clock } from "../../../src/core/clock.js";
 import type { GatewayEvent } from "../../../src/core/events.js";
 import type { Reading } from "../../../src/core/reading.js";
+import { ModbusExceptionError } from "../../../src/sources/modbus/errors.js";
 import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
 import { FakeTransport } from "./fake-transport.js";
 
@@ -96,10 +97,12 @@ describe("a dead unit beside a healthy one", () => {
 
   it("cuts a failed poll short, then skips and probes with doubling pauses", async () => {
     await vi.advanceTimersByTimeAsync(30_000);
-    // Two polls of one request and its retry; then probes of one request each.
-    expect(sentTo(9)).toEqual([0, 250, 1000, 1250, 4000, 9000, 15000, 21000, 27000]);
+    // Two polls of one request and its retry; then probes of one request each, every skip
+    // from the start of the poll that failed: 2000 after 1000, 4000 after 3000, then the
+    // 5000 cap.
+    expect(sentTo(9)).toEqual([0, 250, 1000, 1250, 3000, 7000, 12000, 17000, 22000, 27000]);
     expect(poller.health().devices).toMatchObject({
-      dead: { state: "degraded", polls: 7 },
+      dead: { state: "degraded", polls: 8 },
       good: { state: "up" },
     });
 
@@ -145,5 +148,39 @@ describe("a dead unit beside a healthy one", () => {
 
     const notable = logs.filter((l) => l.level >= 30).map((l) => l.msg);
     expect(notable).toEqual(["poller started", "device down", "device degraded", "device up"]);
+  });
+});
+
+describe("a unit behind a gateway that answers exception 10 or 11 for it", () => {
+  it.each([10, 11])("counts exception %i as no answer: down, degraded, skipped", async (code) => {
+    // The dead unit of the other tests answers again, now through a gateway that says it
+    // cannot reach it.
+    transport.dead.delete(9);
+    transport.reply = (req) => {
+      if (req.unitId === 9) throw new ModbusExceptionError(9, req.functionCode, code);
+      return Buffer.from([2, 0, 1]);
+    };
+    await vi.advanceTimersByTimeAsync(3000);
+
+    expect(events.map((e) => [e.kind, e.source])).toEqual([
+      ["device.down", "dead"],
+      ["device.degraded", "dead"],
+    ]);
+    expect(poller.health().devices).toMatchObject({ dead: { state: "degraded" } });
+    const dead = readings.filter((r) => r.tag.startsWith("dead."));
+    const detail = "not polled: unit 9 did not answer an earlier request";
+    expect(dead.slice(0, 3).map((r) => r.quality)).toEqual([
+      expect.objectContaining({ reason: "exception", exceptionCode: code }),
+      { status: "bad", reason: "exception", exceptionCode: code, detail },
+      { status: "bad", reason: "exception", exceptionCode: code, detail },
+    ]);
+    // Its skipped readings say why it is skipped.
+    const skipped = dead.filter((r) => r.ts === 2000);
+    expect(skipped).toHaveLength(3);
+    for (const r of skipped) {
+      const quality = { status: "bad", reason: "exception", exceptionCode: code };
+      expect(r.quality).toEqual({ ...quality, detail: "skipped: unit degraded" });
+    }
+    expect(readings.filter((r) => r.tag === "good.x").every((r) => r.value === 1)).toBe(true);
   });
 });

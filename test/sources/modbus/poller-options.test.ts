@@ -85,6 +85,18 @@ describe("retries", () => {
     expect(transport.requests).toHaveLength(3);
     expect(readings.at(-1)?.quality).toMatchObject({ reason: "exception", exceptionCode: 4 });
   });
+
+  it("tries again after a gateway's exception 11 (its own timeout), not after 10", async () => {
+    transport.failWith = new ModbusExceptionError(1, 3, 11);
+    await run(connection({ retries: 2 }, [{ name: "a", address: 0 }]), 0);
+    expect(transport.requests).toHaveLength(3);
+    expect(readings.at(-1)?.quality).toMatchObject({ reason: "exception", exceptionCode: 11 });
+
+    transport.failWith = new ModbusExceptionError(1, 3, 10);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(transport.requests).toHaveLength(4);
+    expect(readings.at(-1)?.quality).toMatchObject({ reason: "exception", exceptionCode: 10 });
+  });
 });
 
 describe("requestDelayMs", () => {

@@ -1,7 +1,7 @@
 // The whole Modbus source (TCP transport + poller) against an independent peer: a pymodbus
 // 3.0 server whose registers were written by pymodbus's own BinaryPayloadBuilder, with a hole
 // in its holding-register map. Expected values are the values handed to pymodbus, never bytes
-// from our encoder.
+// from our encoder. Then one device pipelining its requests to the same server.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import * as net from "node:net";
@@ -11,107 +11,14 @@ import { connectionSchema } from "../../../src/config/schema.js";
 import { systemClock } from "../../../src/core/clock.js";
 import type { GatewayEvent } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/logger.js";
-import type { Reading, Value } from "../../../src/core/reading.js";
+import type { Reading } from "../../../src/core/reading.js";
 import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
 import { createTransport } from "../../../src/sources/modbus/source.js";
 import type { ModbusTransport, PduRequest } from "../../../src/sources/modbus/transport.js";
 import { repoRoot, requireOrSkip } from "../../support/data.js";
 import { freePort } from "../../support/ports.js";
 import { pymodbusMissing, SYSTEM_PYTHON } from "../../support/pymodbus.js";
-
-type Table = "holdingRegister" | "inputRegister" | "coil" | "discreteInput";
-type Order = "ABCD" | "CDAB" | "BADC" | "DCBA";
-type Row = [string, Table, number, string, Order, number | boolean | string];
-
-// What pymodbus writes: 64-bit integers as decimal strings (exact above 2^53).
-const ROWS: Row[] = [
-  ["f_abcd", "holdingRegister", 0, "float32", "ABCD", 21.5],
-  ["f_cdab", "holdingRegister", 2, "float32", "CDAB", -3.25],
-  ["f_badc", "holdingRegister", 4, "float32", "BADC", 1234.5],
-  ["f_dcba", "holdingRegister", 6, "float32", "DCBA", 0.15625],
-  ["u16_abcd", "holdingRegister", 8, "uint16", "ABCD", 65000],
-  ["u16_badc", "holdingRegister", 9, "uint16", "BADC", 0x1234],
-  // A gap of unused registers the planner reads across.
-  ["i16_abcd", "holdingRegister", 15, "int16", "ABCD", -1234],
-  ["i16_dcba", "holdingRegister", 16, "int16", "DCBA", -2],
-  ["u16_cdab", "holdingRegister", 17, "uint16", "CDAB", 258],
-  ["i16_badc", "holdingRegister", 18, "int16", "BADC", -32768],
-  ["d_abcd", "holdingRegister", 20, "float64", "ABCD", 1234.5678],
-  ["d_cdab", "holdingRegister", 24, "float64", "CDAB", -2.5e-300],
-  ["d_badc", "holdingRegister", 28, "float64", "BADC", 9007199254740994],
-  ["d_dcba", "holdingRegister", 32, "float64", "DCBA", -0.1],
-  ["i64_abcd", "holdingRegister", 36, "int64", "ABCD", "9223372036854775807"],
-  ["i64_cdab", "holdingRegister", 40, "int64", "CDAB", "-9223372036854775808"],
-  ["i64_badc", "holdingRegister", 44, "int64", "BADC", "9007199254740993"],
-  ["i64_dcba", "holdingRegister", 48, "int64", "DCBA", "-9007199254740993"],
-  ["u64_abcd", "holdingRegister", 52, "uint64", "ABCD", "18446744073709551615"],
-  ["u64_cdab", "holdingRegister", 56, "uint64", "CDAB", "9007199254740993"],
-  ["u64_badc", "holdingRegister", 60, "uint64", "BADC", "72623859790382856"],
-  ["u64_dcba", "holdingRegister", 64, "uint64", "DCBA", "1"],
-  ["s_abcd", "holdingRegister", 70, "string", "ABCD", "PUMP-7"],
-  ["s_badc", "holdingRegister", 75, "string", "BADC", "ODD"],
-  ["s_dcba", "holdingRegister", 79, "string", "DCBA", "SN42  "],
-  ["s_cdab", "holdingRegister", 84, "string", "CDAB", "XY"],
-  ["flags", "holdingRegister", 90, "uint16", "ABCD", 0x8009],
-  ["flags_badc", "holdingRegister", 91, "uint16", "BADC", 0x0102],
-  ["nan32", "holdingRegister", 92, "float32", "ABCD", "nan"],
-  ["nan64", "holdingRegister", 94, "float64", "CDAB", "nan"],
-  // 112 is the hole: the server's map has no register there.
-  ["below_hole", "holdingRegister", 110, "uint16", "ABCD", 110],
-  ["next_below", "holdingRegister", 111, "int16", "ABCD", -111],
-  ["above_hole", "holdingRegister", 113, "uint32", "CDAB", 113113],
-  ["i32_abcd", "inputRegister", 0, "int32", "ABCD", -123456789],
-  ["i32_cdab", "inputRegister", 2, "int32", "CDAB", 987654321],
-  ["i32_badc", "inputRegister", 4, "int32", "BADC", -70000],
-  ["i32_dcba", "inputRegister", 6, "int32", "DCBA", 16909060],
-  ["u32_cdab", "inputRegister", 8, "uint32", "CDAB", 3000000000],
-  ["u32_badc", "inputRegister", 10, "uint32", "BADC", 4294967295],
-  ["u32_abcd", "inputRegister", 12, "uint32", "ABCD", 1],
-  ["u32_dcba", "inputRegister", 14, "uint32", "DCBA", 65536],
-  ["run", "coil", 5, "bool", "ABCD", true],
-  ["stopped", "coil", 6, "bool", "ABCD", false],
-  ["door", "discreteInput", 9, "bool", "ABCD", true],
-  ["closed", "discreteInput", 10, "bool", "ABCD", false],
-  // A map wider than one read: 100..360 in steps of 10, read in several requests of ≤ 125.
-  ...Array.from({ length: 27 }, (_, i): Row => {
-    return [`wide${i}`, "inputRegister", 100 + 10 * i, "uint16", "ABCD", 7 * i];
-  }),
-];
-
-const HOLES = [["holdingRegister", 112]];
-
-interface Check {
-  tag: Record<string, unknown> & { name: string };
-  expected: Value | "nan" | "exception 2";
-}
-
-function expected(row: Row): Check["expected"] {
-  const [, , , type, , value] = row;
-  if (value === "nan") return "nan";
-  if (type === "int64" || type === "uint64") return BigInt(value as string);
-  if (type === "float32") return Math.fround(value as number);
-  if (type === "string") return (value as string).trimEnd();
-  return value;
-}
-
-const CHECKS: Check[] = [
-  ...ROWS.map((row): Check => {
-    const [name, table, address, type, order, value] = row;
-    // One register more than the text needs: the NULs after it must be trimmed.
-    const length = type === "string" ? Math.ceil(String(value).length / 2) + 1 : undefined;
-    return { tag: { name, table, address, type, order, length }, expected: expected(row) };
-  }),
-  // Bits of the register pymodbus wrote as 0x8009, and of 0x0102 written BADC.
-  ...[0, 1, 3, 8, 15].map((bit) => ({
-    tag: { name: `flag${bit}`, address: 90, type: "bit", bit },
-    expected: ((0x8009 >> bit) & 1) === 1,
-  })),
-  ...[1, 8].map((bit) => ({
-    tag: { name: `flagb${bit}`, address: 91, type: "bit", bit, order: "BADC" },
-    expected: ((0x0102 >> bit) & 1) === 1,
-  })),
-  { tag: { name: "in_hole", address: 112 }, expected: "exception 2" },
-];
+import { CHECKS, entryOf, expectAsWritten, HOLES, ROWS, until } from "./payload-rows.js";
 
 async function untilAccepting(port: number, peer: ChildProcess): Promise<void> {
   await until("pymodbus accepting connections", async () => {
@@ -125,14 +32,6 @@ async function untilAccepting(port: number, peer: ChildProcess): Promise<void> {
   });
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** The real transport, with a record of every request the poller made. */
 function recording(inner: ModbusTransport, sent: PduRequest[]): ModbusTransport {
   return {
@@ -144,6 +43,7 @@ function recording(inner: ModbusTransport, sent: PduRequest[]): ModbusTransport 
     start: () => inner.start(),
     stop: () => inner.stop(),
     health: () => inner.health(),
+    onReconnect: (listener) => inner.onReconnect(listener),
     request: (req) => {
       sent.push(req);
       return inner.request(req);
@@ -159,9 +59,7 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
   beforeAll(async () => {
     port = await freePort();
     const script = join(repoRoot, "test/peers/pymodbus-server.py");
-    const entries = ROWS.map(([name, table, address, type, order, value]) => {
-      return { name, table, address, type, order, value };
-    });
+    const entries = ROWS.map(entryOf);
     const args = [script, String(port), JSON.stringify(entries), JSON.stringify(HOLES)];
     peer = spawn(SYSTEM_PYTHON, args, { stdio: ["ignore", "ignore", "pipe"] });
     peer.stderr?.on("data", (chunk: Buffer) => {
@@ -235,18 +133,7 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
     }
 
     const latest = new Map(readings.map((r) => [r.tag, r]));
-    for (const { tag, expected } of CHECKS) {
-      const reading = latest.get(`plc.${tag.name}`);
-      if (expected === "nan") {
-        // A NaN float is an instrument without a value: stored as a bad reading, not a number.
-        expect(reading, tag.name).toMatchObject({ value: null, quality: { reason: "decode" } });
-      } else if (expected === "exception 2") {
-        const quality = { status: "bad", reason: "exception", exceptionCode: 2 };
-        expect(reading, tag.name).toMatchObject({ value: null, quality });
-      } else {
-        expect(reading, tag.name).toMatchObject({ value: expected, quality: { status: "good" } });
-      }
-    }
+    expectAsWritten(CHECKS, latest, "plc");
     expect(typeof latest.get("plc.u64_abcd")?.value).toBe("bigint");
     // The hole's neighbours were good from the first poll on, the one that found the hole.
     const neighbours = readings.filter((r) =>
@@ -284,5 +171,58 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
         .map((r) => r.payload.toString("hex")),
     );
     expect(wide.size).toBeGreaterThanOrEqual(3);
+  });
+
+  // pymodbus 3.0's TCP server reads every complete frame a segment brings and answers each
+  // in turn, so it takes pipelined requests, though it serves them one after the other.
+  it("pipelines one device's requests, four in flight, each with its own values", async () => {
+    const connection = connectionSchema.parse({
+      name: "peer",
+      host: "127.0.0.1",
+      port,
+      timeoutMs: 2000,
+      devices: [
+        {
+          name: "fast",
+          unitId: 1,
+          maxInFlight: 4,
+          // Small reads: many requests a cycle, so that several are outstanding at once.
+          maxRegistersPerRead: 8,
+          groups: [{ pollIntervalMs: 200, tags: CHECKS.map((c) => c.tag) }],
+        },
+      ],
+    });
+    const readings: Reading[] = [];
+    const sent: PduRequest[] = [];
+    const transport = recording(createTransport(connection, { logger: silentLogger() }), sent);
+    const poller = new ModbusPoller({
+      connection,
+      transport,
+      sink: { write: (batch) => readings.push(...batch) },
+      events: { event: () => {} },
+      clock: systemClock,
+      logger: silentLogger(),
+    });
+
+    await transport.start();
+    await poller.start();
+    try {
+      await until("three readings of every tag", () => {
+        const counts = new Map<string, number>();
+        for (const r of readings) counts.set(r.tag, (counts.get(r.tag) ?? 0) + 1);
+        return CHECKS.every((c) => (counts.get(`fast.${c.tag.name}`) ?? 0) >= 3);
+      });
+    } finally {
+      await poller.stop();
+      await transport.stop();
+    }
+
+    expectAsWritten(CHECKS, new Map(readings.map((r) => [r.tag, r])), "fast");
+    // Four requests of the one device went out before any answer came back, never more.
+    expect(transport.health()).toMatchObject({ peakInFlight: 4, timeouts: 0, discardedFrames: 0 });
+    expect(poller.health().devices).toMatchObject({ fast: { peakInFlight: 4, up: true } });
+    const quantities = sent.map((r) => r.payload.readUInt16BE(2));
+    expect(Math.max(...quantities)).toBeLessThanOrEqual(8);
+    expect(new Set(sent.map((r) => r.payload.toString("hex"))).size).toBeGreaterThan(8);
   });
 });

@@ -9,7 +9,7 @@ import {
   hasValidCrc,
   RtuResponseParser,
 } from "../../../src/sources/modbus/rtu-frame.js";
-import { characterBits, frameGapMs } from "../../../src/sources/modbus/rtu-timing.js";
+import { characterBits, frameGapMs, transmitMs } from "../../../src/sources/modbus/rtu-timing.js";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 
@@ -125,15 +125,33 @@ describe("EchoFilter", () => {
 });
 
 describe("RTU timing", () => {
-  it("counts 11 bits with parity or two stop bits, else 10", () => {
-    expect(characterBits({ parity: "even", stopBits: 1 })).toBe(11);
-    expect(characterBits({ parity: "none", stopBits: 2 })).toBe(11);
-    expect(characterBits({ parity: "none", stopBits: 1 })).toBe(10);
+  it("counts a start bit, the data bits, a parity bit if any and the stop bits", () => {
+    const bits = (dataBits: 7 | 8, parity: "none" | "even" | "odd", stopBits: 1 | 2) =>
+      characterBits({ dataBits, parity, stopBits });
+    expect(bits(8, "even", 1)).toBe(11);
+    expect(bits(8, "none", 2)).toBe(11);
+    expect(bits(8, "none", 1)).toBe(10);
+    expect(bits(8, "even", 2)).toBe(12);
+    expect(bits(8, "odd", 2)).toBe(12);
+    expect(bits(7, "even", 1)).toBe(10);
+    expect(bits(7, "none", 1)).toBe(9);
+    expect(bits(7, "odd", 2)).toBe(11);
   });
 
   it("keeps 3.5 characters up to 19200 baud and 1.75 ms above", () => {
-    expect(frameGapMs({ baudRate: 9600, parity: "even", stopBits: 1 })).toBeCloseTo(4.0104, 3);
-    expect(frameGapMs({ baudRate: 19200, parity: "none", stopBits: 1 })).toBeCloseTo(1.8229, 3);
-    expect(frameGapMs({ baudRate: 115200, parity: "even", stopBits: 1 })).toBe(1.75);
+    const gap = (baudRate: number, parity: "none" | "even", stopBits: 1 | 2, dataBits: 7 | 8 = 8) =>
+      frameGapMs({ baudRate, parity, dataBits, stopBits });
+    expect(gap(9600, "even", 1)).toBeCloseTo(4.0104, 3);
+    expect(gap(19200, "none", 1)).toBeCloseTo(1.8229, 3);
+    // 8E2: 12 bits a character, 3.5 of them at 9600 baud.
+    expect(gap(9600, "even", 2)).toBeCloseTo(4.375, 3);
+    // 7E1: 10 bits.
+    expect(gap(9600, "even", 1, 7)).toBeCloseTo(3.6458, 3);
+    expect(gap(115200, "even", 1)).toBe(1.75);
+  });
+
+  it("times a frame's transmission by the same character length", () => {
+    // 8 bytes at 8E2 and 9600 baud: 96 bits, 10 ms.
+    expect(transmitMs(8, { baudRate: 9600, parity: "even", dataBits: 8, stopBits: 2 })).toBe(10);
   });
 });

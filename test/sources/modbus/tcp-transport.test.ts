@@ -10,9 +10,9 @@ import {
   ModbusExceptionError,
   ModbusTimeoutError,
 } from "../../../src/sources/modbus/errors.js";
+import { MbapParser } from "../../../src/sources/modbus/mbap-frame.js";
 import {
   backoffDelay,
-  MbapParser,
   TcpTransport,
   type TcpTransportOptions,
 } from "../../../src/sources/modbus/tcp-transport.js";

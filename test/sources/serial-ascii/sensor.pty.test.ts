@@ -1,8 +1,9 @@
 // The SerialSensor on a real pseudo-terminal pair made by socat: the test writes frames into
 // one end, the sensor reads the other through node-serialport. Then socat is killed and
-// restarted with the same link names, as a USB adapter is unplugged and plugged back.
+// restarted with the same link names, as a USB adapter is unplugged and plugged back; and
+// the link alone is removed, as udev removes an unplugged adapter's node.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -158,5 +159,28 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
         .slice(-2)
         .map((r) => rounded(r.value)),
     ).toEqual([19.9, 55]);
+  });
+
+  // As a USB adapter's node goes while its tty, hung up, reports nothing: socat keeps the pty
+  // working, only the path is gone, so the presence check alone can notice.
+  it("notices its device path vanish while the port still reads, and reopens it", async () => {
+    const downs = () => events.filter((e) => e.kind === "device.down").length;
+    const ups = () => events.filter((e) => e.kind === "device.up").length;
+    const before = { downs: downs(), ups: ups() };
+    const pty = readlinkSync(sensorEnd);
+    rmSync(sensorEnd);
+    await until("device.down after the path vanished", () => downs() > before.downs);
+    expect(events.at(-1)).toMatchObject({
+      kind: "device.down",
+      message: `sensor ws on ${sensorEnd}: device path vanished`,
+    });
+    expect(sensor!.health()).toMatchObject({ status: "down", open: false });
+    expect(readings.at(-1)).toMatchObject({ value: null, quality: { reason: "disconnected" } });
+
+    symlinkSync(pty, sensorEnd);
+    await until("device.up once the path is back", () => ups() > before.ups);
+    write(`${nmea("WS,201,57")}\r\n`);
+    await until("a frame after the path came back", () => good().some((r) => r.value === 57));
+    expect(sensor!.health()).toMatchObject({ open: true, reconnects: 2 });
   });
 });
