@@ -57,7 +57,7 @@ function lineOptions(command: Command, serial: string): Command {
     .option(serial, "Modbus RTU on this serial port")
     .option("--baud <n>", "serial baud rate (default 9600)", integer)
     .addOption(new Option("--parity <p>", "serial parity").choices(["none", "even", "odd"]))
-    .option("--data-bits <n>", "7 or 8 (default 8)", integer)
+    .option("--data-bits <n>", "8, the only size Modbus RTU has (7 is Modbus ASCII)", integer)
     .option("--stop-bits <n>", "1 or 2 (default 1)", integer);
 }
 

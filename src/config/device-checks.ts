@@ -1,9 +1,13 @@
 // Checks of one connection and its devices that span several fields, for check-config and
 // the daemon's start: tags the poller's planning would refuse, unit ids a read never gets an
-// answer from, and settings that are valid but probably not what was meant.
+// answer from, and settings that are valid but probably not what was meant. Checks across
+// connections (two on one bus) are in bus-checks.ts.
 
 import { planReads } from "../sources/modbus/planner.js";
 import type { ConnectionConfig, DeviceConfig } from "./schema.js";
+
+/** The highest address a device on a Modbus serial line may have. */
+const LAST_SERIAL_UNIT = 247;
 
 /** Problems of connection `c` (its index in `connections`), each with its field path. */
 export function connectionProblems(conn: ConnectionConfig, c: number): string[] {
@@ -15,7 +19,7 @@ export function connectionProblems(conn: ConnectionConfig, c: number): string[] 
     if (dev.unitId === 0 && conn.type !== "tcp") {
       problems.push(
         `${at}.unitId: unit 0 is the RTU broadcast address, for writes only: no unit ` +
-          `answers a read sent to it; give the unit's own address (1..247)`,
+          `answers a read sent to it; give the unit's own address (1..${LAST_SERIAL_UNIT})`,
       );
     }
     problems.push(...pipeliningProblems(conn, dev, at));
@@ -71,15 +75,8 @@ export function connectionWarnings(conn: ConnectionConfig, c: number): string[] 
   }
   conn.devices.forEach((dev, d) => {
     const at = `connections.${c}.devices.${d}`;
-    // The Modbus TCP implementation guide accepts unit 0 for addressing a TCP device
-    // directly, but a TCP-to-RTU gateway broadcasts it on its serial line.
-    if (dev.unitId === 0) {
-      warnings.push(
-        `${at}.unitId: unit 0 reaches a Modbus TCP device directly, but a gateway to a ` +
-          `serial line broadcasts it and no reply comes; behind a gateway give the unit's ` +
-          `own address, for a TCP device 255 or 1 is the usual choice`,
-      );
-    }
+    const unit = unitIdWarning(conn, dev, at);
+    if (unit !== undefined) warnings.push(unit);
     const timeout = dev.timeoutMs ?? conn.timeoutMs;
     for (const group of dev.groups) {
       if (timeout < group.pollIntervalMs) continue;
@@ -93,4 +90,26 @@ export function connectionWarnings(conn: ConnectionConfig, c: number): string[] 
     }
   });
   return warnings;
+}
+
+/** A unit id a device may have but few answer to, on this kind of connection. */
+function unitIdWarning(conn: ConnectionConfig, dev: DeviceConfig, at: string): string | undefined {
+  // The Modbus TCP implementation guide accepts unit 0 for addressing a TCP device
+  // directly, but a TCP-to-RTU gateway broadcasts it on its serial line. (On a serial line
+  // unit 0 is refused: see connectionProblems.)
+  if (dev.unitId === 0) {
+    return (
+      `${at}.unitId: unit 0 reaches a Modbus TCP device directly, but a gateway to a ` +
+      `serial line broadcasts it and no reply comes; behind a gateway give the unit's ` +
+      `own address, for a TCP device 255 or 1 is the usual choice`
+    );
+  }
+  // Modbus over serial line v1.02, 2.2: addresses 248..255 are reserved.
+  if (conn.type !== "tcp" && dev.unitId > LAST_SERIAL_UNIT) {
+    return (
+      `${at}.unitId: unit ${dev.unitId} is reserved on a Modbus serial line (device ` +
+      `addresses are 1..${LAST_SERIAL_UNIT}); few devices answer it`
+    );
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { parseDocument, parse as parseYaml, visit } from "yaml";
 import type { z } from "zod";
 import { SYSTEM_RULES } from "../alerts/system-rules.js";
 import { parseFormula } from "../preprocess/formula.js";
+import { busProblems } from "./bus-checks.js";
 import { connectionProblems, connectionWarnings } from "./device-checks.js";
 import { type Config, configSchema } from "./schema.js";
 
@@ -77,6 +78,7 @@ export function crossCheck(config: Config): string[] {
       }
     });
   });
+  problems.push(...busProblems(config));
 
   const learning = config.learning;
   if (learning) {

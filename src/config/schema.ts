@@ -168,6 +168,10 @@ export const tcpConnectionSchema = z.strictObject({
 export const rtuConnectionSchema = z.strictObject({
   ...connectionCommon,
   ...serialLine,
+  /** RTU characters carry 8 data bits; 7 is Modbus ASCII, which plantgate does not speak. */
+  dataBits: z
+    .literal(8, { error: "Modbus RTU has 8 data bits (7 is Modbus ASCII, not supported)" })
+    .default(8),
   type: z.literal("rtu"),
   frameGapMs,
   /** Discard the adapter's echo of each request (half-duplex adapters that echo). */

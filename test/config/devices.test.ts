@@ -1,6 +1,6 @@
 // The config check's rules for connections and devices that span several fields: unit ids
-// a read never gets an answer from, pipelining settings that contradict each other, and
-// settings worth a warning.
+// a read never gets an answer from, data bits RTU does not have, pipelining settings that
+// contradict each other, and settings worth a warning.
 
 import { describe, expect, it } from "vitest";
 import { ConfigError, configWarnings, parseConfig } from "../../src/config/load.js";
@@ -58,6 +58,33 @@ describe("unit 0", () => {
       expect(problems).toEqual([]);
       expect(warnings(config)).toEqual([]);
     }
+  });
+});
+
+describe("units reserved on a serial line", () => {
+  it("warns about 248..255 on an RTU line, not on Modbus TCP", () => {
+    for (const line of [RTU, RTU_OVER_TCP]) {
+      const { config, problems } = check(line, { unitId: 250 });
+      expect(problems).toEqual([]);
+      expect(warnings(config)).toEqual([
+        "connections.0.devices.0.unitId: unit 250 is reserved on a Modbus serial line " +
+          "(device addresses are 1..247); few devices answer it",
+      ]);
+      expect(warnings(check(line, { unitId: 247 }).config)).toEqual([]);
+    }
+    // 255 is the usual unit of a Modbus TCP device itself.
+    const tcp = check(TCP, { unitId: 255 });
+    expect(tcp.problems).toEqual([]);
+    expect(warnings(tcp.config)).toEqual([]);
+  });
+});
+
+describe("data bits", () => {
+  it("are 8 on an RTU line, where 7 would be Modbus ASCII", () => {
+    expect(check({ ...RTU, dataBits: 7 }).problems).toEqual([
+      "connections.0.dataBits: Modbus RTU has 8 data bits (7 is Modbus ASCII, not supported)",
+    ]);
+    expect(check({ ...RTU, dataBits: 8 }).problems).toEqual([]);
   });
 });
 
