@@ -103,7 +103,8 @@ export const deviceSchema = z.strictObject({
   timeoutMs: z.number().int().min(1).optional(),
   /**
    * Extra attempts of a request that timed out (or that a gateway answered with exception 11,
-   * its own timeout), before its readings go bad.
+   * its own timeout), before its readings go bad; none while the unit has not answered its
+   * last poll, so a dead unit costs one timeout per poll.
    */
   retries: z.number().int().min(0).max(5).default(0),
   /** 0: addresses are protocol addresses; 1: address 1 means protocol address 0. */

@@ -4,9 +4,10 @@
 // A device's planned requests of a cycle go out up to its maxInFlight at once (one unless
 // it pipelines; the transport keeps an RTU bus at one in all).
 // A unit that stops answering costs its neighbours at most one timeout at a time: its poll
-// stops at the first request without an answer, and after a few such polls it is degraded
-// (skipped, then probed; see device-health.ts). A connection that comes back is news: its
-// degraded units are probed at their next tick instead of waiting out their skip.
+// stops at the first request without an answer, its next polls spend no retries, and after
+// a few such polls it is degraded (skipped, then probed; see device-health.ts). A connection
+// that comes back is news: its degraded units are probed at their next tick instead of
+// waiting out their skip.
 
 import type { ConnectionConfig, GroupConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
@@ -62,6 +63,8 @@ interface GroupRun {
 /** What one cycle's requests said about the unit so far. */
 interface Cycle {
   probe: boolean;
+  /** The unit did not answer its last poll: its requests get no retries this cycle. */
+  missedLast: boolean;
   answered: boolean;
   failed: boolean;
   /** Set once the unit did not answer: the quality of the requests not sent after it. */
@@ -212,7 +215,9 @@ export class ModbusPoller implements Component {
       return;
     }
 
-    const cycle: Cycle = { probe: admission === "probe", answered: false, failed: false };
+    const probe = admission === "probe";
+    const missedLast = device.health.state === "down";
+    const cycle: Cycle = { probe, missedLast, answered: false, failed: false };
     const queue = [...run.requests];
     // A probe is one request, without retries; an answer lets the rest of the poll go on.
     if (cycle.probe) await this.readNext(device, queue, cycle);
@@ -245,7 +250,12 @@ export class ModbusPoller implements Component {
       this.writeBad(device, request.tags, cycle.cut);
       return;
     }
-    const retries = cycle.probe ? 0 : undefined;
+    // Retries are for a frame lost now and then. A unit that did not answer its last poll
+    // gets none: each would hold the bus for another timeout while its neighbours wait.
+    // LIMITATION: the first poll to fail still spends its retries, so when a unit dies a
+    // neighbour with several requests per poll may wait up to retries + 1 of its timeouts
+    // once; a retry sent only after the requests queued behind it would lift it.
+    const retries = cycle.probe || cycle.missedLast ? 0 : undefined;
     const send = (r: ReadRequest) => device.channel.send(r, retries);
     const result = await readSplitting(request, send, device.holes, isUnreachable);
     const tally = this.record(device, result);

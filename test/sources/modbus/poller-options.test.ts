@@ -86,6 +86,20 @@ describe("retries", () => {
     expect(readings.at(-1)?.quality).toMatchObject({ reason: "exception", exceptionCode: 4 });
   });
 
+  it("spends no retries on a unit that did not answer its last poll", async () => {
+    transport.timeouts = 4;
+    await run(connection({ retries: 2 }, [{ name: "a", address: 0 }]), 2500);
+    // Poll 1: the request and two retries. Poll 2, the unit down: one request. Poll 3 answers.
+    expect(transport.requests.map((r) => r.at)).toEqual([0, 300, 600, 1000, 2000]);
+    expect(readings.map((r) => r.quality.status)).toEqual(["bad", "bad", "good"]);
+
+    // Up again, it has its retries back.
+    transport.timeouts = 1;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(transport.requests.map((r) => r.at).slice(5)).toEqual([3000, 3300]);
+    expect(readings.at(-1)?.quality.status).toBe("good");
+  });
+
   it("tries again after a gateway's exception 11 (its own timeout), not after 10", async () => {
     transport.failWith = new ModbusExceptionError(1, 3, 11);
     await run(connection({ retries: 2 }, [{ name: "a", address: 0 }]), 0);
