@@ -3,11 +3,13 @@
 // inside the block; the poller finds it by splitting the read and records it here, per table,
 // so later plans read around it and the rest of the block keeps flowing.
 //
-// LIMITATION: what is learned is kept for the life of the poller. A device whose map grows
-// back (new firmware, a module plugged in) keeps the learned tags in reads of their own until
-// the daemon restarts; forgetting the holes on a device.up after a long outage would lift it.
-// Also, when one half of a refused read is itself refused, a second hole in the gap beside
-// it is found only by a later poll; the tags clear of holes read well in every poll meanwhile.
+// What is learned is kept while the unit answers, and over short outages; the poller forgets
+// it when the unit comes back after being degraded, since a device out that long may have
+// been restarted with new firmware or a module plugged in, and its map may have grown back.
+//
+// LIMITATION: when one half of a refused read is itself refused, a second hole in the gap
+// beside it is found only by a later poll; the tags clear of holes read well in every poll
+// meanwhile.
 
 import type { TagTable } from "../../config/schema.js";
 
@@ -40,6 +42,19 @@ export class AddressHoles {
     const set = setOf(this.breaks, table);
     if (set.has(address)) return;
     set.add(address);
+    this.changes++;
+  }
+
+  /** True when nothing has been learned (or all was forgotten). */
+  get empty(): boolean {
+    return this.illegal.size === 0 && this.breaks.size === 0;
+  }
+
+  /** Forgets everything learned; plans made before are out of date. */
+  clear(): void {
+    if (this.empty) return;
+    this.illegal.clear();
+    this.breaks.clear();
     this.changes++;
   }
 

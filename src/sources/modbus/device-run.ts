@@ -17,7 +17,7 @@ export interface DeviceRun {
   device: DeviceConfig;
   health: DeviceHealth;
   channel: DeviceChannel;
-  /** Addresses the unit refused, kept for the life of the poller. */
+  /** Addresses the unit refused; forgotten when it comes back from being degraded. */
   holes: AddressHoles;
   lastGoodTs: number | undefined;
   lastError: string | undefined;

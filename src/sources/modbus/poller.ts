@@ -237,9 +237,19 @@ export class ModbusPoller implements Component {
     if (cycle.failed) device.failures++;
     // A skip runs from the start of the poll that failed, so probes come every skipMs.
     const health = device.health;
+    const wasDegraded = health.state === "degraded";
     const transitions = cycle.answered ? health.answered() : health.unanswered(started);
     const { events, clock, transport } = this.deps;
     announce(device, transitions, { log: this.log, events, clock, endpoint: transport.endpoint });
+    if (cycle.answered && wasDegraded) this.forgetHoles(device);
+  }
+
+  /** A unit back from a long outage may have a new map: its holes are learned afresh. */
+  private forgetHoles(device: DeviceRun): void {
+    if (device.holes.empty) return;
+    const holes = device.holes.summary();
+    device.holes.clear();
+    this.log.info({ device: device.device.name, holes }, "address holes forgotten");
   }
 
   /** Reads the next request of `queue`, or writes it bad when the cycle was cut short. */

@@ -1,6 +1,6 @@
 // The poller's per-device options against the serializing transport fake, on fake time:
 // retries, the pause between requests, single-register reads, the address base, deadbands
-// and exception-2 holes inside a merged read.
+// and exception-2 holes inside a merged read, and when they are forgotten.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ConnectionConfig, connectionSchema } from "../../../src/config/schema.js";
@@ -237,5 +237,37 @@ describe("exception 2 inside a merged read", () => {
     expect(poller?.health().devices).toMatchObject({
       d: { up: true, holes: { holdingRegister: { illegal: [3], breaks: [8] } } },
     });
+  });
+
+  it("keeps the holes over a missed poll, forgets them when back from degraded", async () => {
+    transport.illegal.add(3);
+    await run(connection({}, tags), 1000);
+    const learned = { holdingRegister: { illegal: [3], breaks: [] } };
+    expect(poller?.health().devices).toMatchObject({ d: { holes: learned } });
+
+    // One poll without an answer: down, not degraded; what was learned stays.
+    transport.dead.add(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    transport.dead.delete(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(poller?.health().devices).toMatchObject({ d: { state: "up", holes: learned } });
+
+    // Out long enough to be degraded (three polls that time out); meanwhile the device got
+    // a full map (new firmware).
+    transport.dead.add(1);
+    await vi.advanceTimersByTimeAsync(3500);
+    expect(poller?.health().devices).toMatchObject({ d: { state: "degraded" } });
+    transport.dead.delete(1);
+    transport.illegal.clear();
+    // The probe, within the default skip (5 s) and a poll.
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(poller?.health().devices).toMatchObject({ d: { state: "up", holes: {} } });
+
+    // Planned afresh: one merged read again, and the tag that was in the hole reads well.
+    const since = transport.requests.length;
+    await vi.advanceTimersByTimeAsync(1000);
+    const next = transport.requests.slice(since).map((r) => [r.address, r.quantity]);
+    expect(next).toEqual([[0, 10]]);
+    expect(readings.filter((r) => r.tag === "d.t3").at(-1)?.quality.status).toBe("good");
   });
 });
