@@ -223,6 +223,11 @@ export const sensorSchema = z
     pattern: z.string().optional(),
     /** nmea: `*HH` at the end is the XOR of the characters between `$` and `*`. */
     checksum: z.enum(["none", "nmea"]).default("none"),
+    /**
+     * A sensor that sends no good frame for this long while its port is open is reported
+     * down and its fields stored bad (timeout). Unset: silence is not noticed.
+     */
+    timeoutMs: z.number().int().min(1).optional(),
     reconnect: reconnectSchema.prefault({}),
     fields: z.array(sensorFieldSchema).min(1),
   })

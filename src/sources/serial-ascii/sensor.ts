@@ -3,7 +3,8 @@
 // one reading per configured field, tagged `sensor.field`. Garbage is counted and dropped
 // (a stream that loses its delimiter costs at most one line's worth of memory); a port
 // that goes away is reported down and reopened with backoff in the background, so a USB
-// adapter that is re-plugged comes back by itself.
+// adapter that is re-plugged comes back by itself. With `timeoutMs`, a sensor that falls
+// silent while its port stays open (a cut wire, a hung instrument) is reported down too.
 
 import type { SensorConfig } from "../../config/schema.js";
 import type { Clock } from "../../core/clock.js";
@@ -53,6 +54,7 @@ export class SerialSensor implements Component {
   private reconnects = 0;
   private reconnectTimer: unknown;
   private summaryTimer: unknown;
+  private silenceTimer: unknown;
   private lastError: string | undefined;
 
   constructor(private readonly deps: SerialSensorDeps) {
@@ -80,6 +82,7 @@ export class SerialSensor implements Component {
     this.stopped = true;
     this.timers.clearTimeout(this.reconnectTimer);
     this.timers.clearTimeout(this.summaryTimer);
+    this.timers.clearTimeout(this.silenceTimer);
     const port = this.port;
     this.port = undefined;
     if (port) await closePort(port);
@@ -90,7 +93,7 @@ export class SerialSensor implements Component {
     const open = this.port !== undefined;
     const s = this.stats;
     return {
-      status: !open ? "down" : s.troubled ? "degraded" : "ok",
+      status: !open || this.down ? "down" : s.troubled ? "degraded" : "ok",
       open,
       lines: s.lines,
       parsed: s.parsed,
@@ -112,7 +115,7 @@ export class SerialSensor implements Component {
     } catch (err) {
       this.lastError = (err as Error).message;
       if (this.down) this.log.debug({ err: this.lastError }, "sensor open failed");
-      this.markDown("sensor open failed; retrying in background");
+      this.markDown("sensor open failed; retrying in background", "disconnected");
       this.scheduleReopen();
       return;
     }
@@ -148,30 +151,55 @@ export class SerialSensor implements Component {
     });
 
     this.log.info("sensor port open");
+    this.armSilence();
+    this.markUp("open again");
+  }
+
+  /** Ends an outage: a device.up event, and `logLine` at info when given. */
+  private markUp(what: string, logLine?: string): void {
     if (!this.down) return;
     this.down = false;
+    const { name, path } = this.deps.config;
+    if (logLine !== undefined) this.log.info(logLine);
     this.deps.events.event({
       ts: this.deps.clock.now(),
       kind: "device.up",
-      source: this.deps.config.name,
-      message: `sensor ${this.deps.config.name} on ${this.deps.config.path} open again`,
+      source: name,
+      message: `sensor ${name} on ${path} ${what}`,
     });
   }
 
   private onClose(port: SensorPort): void {
     if (port !== this.port) return;
     this.port = undefined;
+    this.timers.clearTimeout(this.silenceTimer);
     if (this.stopped) return;
     this.lastError ??= "port closed";
-    this.markDown("sensor port lost; reopening in background");
+    const message = "sensor port lost; reopening in background";
+    // Down already, for its silence: the same outage, but the loss is still worth a line.
+    if (this.down) this.log.warn({ err: this.lastError }, message);
+    this.markDown(message, "disconnected");
     this.scheduleReopen();
+  }
+
+  /** (Re)starts the wait for the next frame, when the sensor has a timeout. */
+  private armSilence(): void {
+    const timeoutMs = this.deps.config.timeoutMs;
+    if (timeoutMs === undefined) return;
+    this.timers.clearTimeout(this.silenceTimer);
+    this.silenceTimer = this.timers.setTimeout(() => {
+      this.silenceTimer = undefined;
+      if (this.stopped || this.port === undefined) return;
+      this.lastError = `no good frame within ${timeoutMs} ms`;
+      this.markDown("sensor silent: no good frame within its timeout", "timeout");
+    }, timeoutMs);
   }
 
   /**
    * Reports the sensor down once per outage: a warn, a device.down event, and one bad reading
    * per field so that the gap is stored explicitly rather than the last value going stale.
    */
-  private markDown(message: string): void {
+  private markDown(message: string, reason: "disconnected" | "timeout"): void {
     if (this.down) return;
     this.down = true;
     const { config, clock } = this.deps;
@@ -184,7 +212,7 @@ export class SerialSensor implements Component {
       data: { path: config.path },
     });
     const ts = clock.now();
-    const quality = { status: "bad", reason: "disconnected", detail: this.lastError } as const;
+    const quality = { status: "bad", reason, detail: this.lastError } as const;
     this.deps.sink.write(
       config.fields.map((f) => ({ tag: `${config.name}.${f.name}`, ts, value: null, quality })),
     );
@@ -234,6 +262,8 @@ export class SerialSensor implements Component {
       return;
     }
     this.stats.parsed++;
+    this.armSilence();
+    this.markUp("sending frames again", "sensor sending frames again");
     const ts = this.deps.clock.now();
     this.deps.sink.write(result.fields.map((f) => this.reading(f, ts)));
   }

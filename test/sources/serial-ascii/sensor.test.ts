@@ -23,7 +23,11 @@ class FakePort extends PassThrough implements SensorPort {
 
 type LogEntry = { level: number; msg: string } & Record<string, unknown>;
 
-function setup(openPort: () => Promise<SensorPort>, pattern?: string) {
+function setup(
+  openPort: () => Promise<SensorPort>,
+  pattern?: string,
+  extra: Record<string, unknown> = {},
+) {
   const readings: Reading[] = [];
   const events: GatewayEvent[] = [];
   const logs: LogEntry[] = [];
@@ -40,6 +44,7 @@ function setup(openPort: () => Promise<SensorPort>, pattern?: string) {
     pattern,
     reconnect: { initialDelayMs: 100, maxDelayMs: 400 },
     fields: [{ name: "weight", key: "W", scale: 1000 }],
+    ...extra,
   });
   const sensor = new SerialSensor({
     config,
@@ -157,5 +162,84 @@ describe("opening the port", () => {
   it("fails at start, naming the sensor, when its pattern cannot work", async () => {
     const { sensor } = setup(async () => new FakePort(), "^(?<X>\\d+)$");
     await expect(sensor.start()).rejects.toThrow(/sensor scale: pattern has no group \(\?<W>/);
+  });
+});
+
+describe("a sensor that falls silent with its port open", () => {
+  it("is reported down once after timeoutMs without a good frame, up at the next", async () => {
+    const port = new FakePort();
+    const { sensor, events, readings, messages } = setup(async () => port, undefined, {
+      timeoutMs: 1000,
+    });
+    await sensor.start();
+    port.write("W=1\n");
+    await vi.advanceTimersByTimeAsync(900);
+    port.write("W=2\n");
+    // Garbage is not a frame: it does not keep the sensor up.
+    for (let t = 0; t < 5; t++) {
+      await vi.advanceTimersByTimeAsync(300);
+      port.write("#@!\n");
+    }
+    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+    expect(readings.map((r) => [r.value, r.quality.status])).toEqual([
+      [1000, "good"],
+      [2000, "good"],
+      [null, "bad"],
+    ]);
+    expect(readings.at(-1)?.quality).toMatchObject({
+      reason: "timeout",
+      detail: "no good frame within 1000 ms",
+    });
+    expect(sensor.health().status).toBe("down");
+
+    // Silence goes on: no second event, no line per timeout.
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(events).toHaveLength(1);
+    expect(messages(WARN).filter((m) => m.startsWith("sensor silent"))).toHaveLength(1);
+
+    port.write("W=3\n");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.up"]);
+    expect(messages(INFO)).toContain("sensor sending frames again");
+    expect(readings.at(-1)).toMatchObject({ value: 3000, quality: { status: "good" } });
+    await sensor.stop();
+  });
+
+  it("stays one outage when its port is then lost, and waits for frames again", async () => {
+    let port = new FakePort();
+    const { sensor, events, readings, messages } = setup(async () => port, undefined, {
+      timeoutMs: 1000,
+    });
+    await sensor.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+
+    // As the presence check closes a port whose device path vanished.
+    const lost = port;
+    port = new FakePort();
+    lost.destroy(new Error("device path vanished"));
+    await vi.advanceTimersByTimeAsync(50);
+    expect(messages(WARN)).toContain("sensor port lost; reopening in background");
+    expect(events.map((e) => e.kind)).toEqual(["device.down"]);
+    expect(readings).toHaveLength(1);
+
+    // Reopened: up, and the wait for a frame starts over.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.up"]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events.map((e) => e.kind)).toEqual(["device.down", "device.up", "device.down"]);
+    expect(readings.at(-1)?.quality).toMatchObject({ reason: "timeout" });
+    await sensor.stop();
+  });
+
+  it("notices nothing without a timeoutMs", async () => {
+    const port = new FakePort();
+    const { sensor, events } = setup(async () => port);
+    await sensor.start();
+    port.write("W=1\n");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(events).toEqual([]);
+    expect(sensor.health().status).toBe("ok");
+    await sensor.stop();
   });
 });
