@@ -3,12 +3,15 @@
 // and function asked. So exactly one transaction is on the line at a time, requests queue,
 // every frame is preceded by the bus's silent interval, and after a timeout the line must
 // stay quiet for that interval before the next request, so that a late reply is flushed
-// rather than taken as the answer to the next request.
+// rather than taken as the answer to the next request. Only a reply from the unit asked is
+// taken, so a late reply can be mistaken only for that unit's own next answer: after a
+// timeout, the unit's next request waits one more timeout (other units go meanwhile), and a
+// late reply in that time finds no request of its unit in flight and is dropped.
 //
-// LIMITATION: a late reply that starts more than one frame gap after its timeout, from the
-// same unit to the same function, is indistinguishable from the reply to the next request
-// and is taken for it. RTU offers nothing to tell them apart; a timeout set above the
-// device's worst response time is the remedy.
+// LIMITATION: a reply later than twice its timeout, from the same unit to the same function,
+// is indistinguishable from the reply to that unit's next request and is taken for it. RTU
+// offers nothing to tell them apart; a timeout above the device's worst response time is
+// the remedy.
 
 import type { Health } from "../../core/lifecycle.js";
 import { type Logger, silentLogger } from "../../core/logger.js";
@@ -76,6 +79,8 @@ export class RtuTransport implements ModbusTransport {
   /** When the line last carried a byte, either way: the silent interval runs from there. */
   private busUntil = Number.NEGATIVE_INFINITY;
   private gapTimer: unknown;
+  /** Units whose request timed out: their next waits till then (monotonic ms). */
+  private readonly heldUntil = new Map<number, number>();
   private reconnectTimer: unknown;
   /** Index into the backoff sequence; reset when the line opens. */
   private retries = 0;
@@ -179,8 +184,10 @@ export class RtuTransport implements ModbusTransport {
     this.downLogged = false;
     this.lastError = undefined;
     this.parser.clear();
-    // Nothing is known of the line before it opened; bytes from now on restart the interval.
+    // Nothing is known of the line before it opened; bytes from now on restart the interval,
+    // and no reply from before can still come.
     this.busUntil = Number.NEGATIVE_INFINITY;
+    this.heldUntil.clear();
     this.log.info(
       { reconnects: this.counters.reconnects },
       wasDown ? "modbus line back" : "modbus line open",
@@ -226,10 +233,15 @@ export class RtuTransport implements ModbusTransport {
 
   // Transactions
 
+  /** Sends the first queued request whose unit is not held, once the line is quiet. */
   private pump(): void {
-    if (this.inFlight !== undefined || this.gapTimer !== undefined || !this.isOpen) return;
-    if (this.queue.length === 0) return;
-    const wait = this.busUntil + this.options.frameGapMs - this.now();
+    // Recomputed on every call: a request just queued may be free to go before a held one.
+    this.clearTimer("gapTimer");
+    if (this.inFlight !== undefined || !this.isOpen || this.queue.length === 0) return;
+    const now = this.now();
+    const next = this.queue.findIndex((tx) => this.heldFor(tx.req.unitId, now) <= 0);
+    const held = Math.min(...this.queue.map((tx) => this.heldFor(tx.req.unitId, now)));
+    const wait = Math.max(next < 0 ? held : 0, this.busUntil + this.options.frameGapMs - now);
     if (wait > 0) {
       this.gapTimer = this.timers.setTimeout(() => {
         this.gapTimer = undefined;
@@ -237,8 +249,16 @@ export class RtuTransport implements ModbusTransport {
       }, wait);
       return;
     }
-    const tx = this.queue.shift();
+    const [tx] = this.queue.splice(next, 1);
     if (tx !== undefined) this.send(tx);
+  }
+
+  private heldFor(unitId: number, now: number): number {
+    const until = this.heldUntil.get(unitId);
+    if (until === undefined) return 0;
+    if (until > now) return until - now;
+    this.heldUntil.delete(unitId);
+    return 0;
   }
 
   private send(tx: Transaction): void {
@@ -289,6 +309,7 @@ export class RtuTransport implements ModbusTransport {
     // Let the line go quiet before the next request: bytes that still come in meanwhile
     // (a slow device's reply) keep it busy and are dropped as garbage by the parser.
     this.busUntil = Math.max(this.busUntil, this.now());
+    this.heldUntil.set(tx.req.unitId, this.now() + tx.req.timeoutMs);
     this.finish(tx, new ModbusTimeoutError(tx.req.unitId, tx.req.timeoutMs));
   }
 

@@ -35,9 +35,14 @@ export const MEASUREMENT_TOLERANCE_MS = 50;
  * The faulty unit is good again within its maximum backoff plus one poll interval after the
  * fault ends. A silent unit's backoff is its degrade skip: probes come every skip, up to
  * maxSkipMs, from the start of the probe that failed, so the first probe after the fault
- * is at most maxSkipMs and one poll interval after it.
+ * is at most maxSkipMs and one poll interval after it. On RTU a request that timed out
+ * holds the unit's next one for another timeout (rtu-transport.ts), a backoff of its own:
+ * the next request goes at the later of its poll and the hold's end, twice the timeout
+ * after the failed request went out. So the maximum backoff is the larger of the two. Here
+ * it is maxSkipMs (1000 ms against 300 ms), and the bound is the issue's, maxSkipMs + poll;
+ * only a timeout above half of maxSkipMs would make the hold the longer.
  */
-export const SILENT_RECOVERY_MS = DEGRADE.maxSkipMs + POLL_MS;
+export const SILENT_RECOVERY_MS = Math.max(DEGRADE.maxSkipMs, 2 * TIMEOUT_MS) + POLL_MS;
 /**
  * A lost connection or serial path: its backoff is the reconnect's, at most maxDelayMs, and
  * a reconnect clears the unit's skip, so the next poll after it probes the unit.

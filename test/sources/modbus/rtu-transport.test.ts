@@ -179,29 +179,23 @@ describe("RtuTransport requests", () => {
     expect(transport.health().exceptions).toBe(1);
   });
 
-  it("never takes a late reply for the next request", async () => {
+  const read = (unitId: number) =>
+    transport.request({ unitId, functionCode: 3, payload: READ_2, timeoutMs: 100 });
+
+  it("never takes a late reply for the unit's next request", async () => {
     makeTransport();
     await transport.start();
-    const first = transport.request({
-      unitId: 1,
-      functionCode: 3,
-      payload: READ_2,
-      timeoutMs: 100,
-    });
-    const firstErr = first.catch((e: unknown) => e);
-    const second = transport.request({
-      unitId: 1,
-      functionCode: 3,
-      payload: READ_2,
-      timeoutMs: 100,
-    });
+    const firstErr = read(1).catch((e: unknown) => e);
+    const second = read(1);
 
     await vi.advanceTimersByTimeAsync(100);
     expect(await firstErr).toBeInstanceOf(ModbusTimeoutError);
-    // The first reply arrives late, inside the silent interval before the second request.
-    await vi.advanceTimersByTimeAsync(2);
+    // The first reply arrives late, long after the silent interval: the unit's next request
+    // is held for one timeout, so the reply finds nothing of its unit in flight.
+    await vi.advanceTimersByTimeAsync(60);
+    expect(line.written).toHaveLength(1);
     line.receive(reply("01 03 04 DE AD BE EF"));
-    await vi.advanceTimersByTimeAsync(3);
+    await vi.advanceTimersByTimeAsync(39);
     expect(line.written).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(line.written).toHaveLength(2);
@@ -209,6 +203,30 @@ describe("RtuTransport requests", () => {
     line.receive(reply("01 03 04 00 01 00 02"));
     await expect(second).resolves.toEqual(hex("04 0001 0002"));
     expect(transport.health()).toMatchObject({ timeouts: 1, garbageBytes: 9 });
+  });
+
+  it("lets other units go first while a unit that timed out is held", async () => {
+    makeTransport();
+    await transport.start();
+    line.onWrite = (frame) => {
+      if (frame[0] === 2) line.receive(reply("02 03 04 00 02 00 02"));
+    };
+    const firstErr = read(1).catch((e: unknown) => e);
+    const again = read(1).catch((e: unknown) => e);
+    const other = read(2);
+
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await firstErr).toBeInstanceOf(ModbusTimeoutError);
+    // Unit 2 goes after the silent interval, ahead of unit 1's held request.
+    await vi.advanceTimersByTimeAsync(4);
+    expect(line.written.map((f) => f[0])).toEqual([1, 2]);
+    await expect(other).resolves.toEqual(hex("04 0002 0002"));
+    await vi.advanceTimersByTimeAsync(95);
+    expect(line.written).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(line.written.map((f) => f[0])).toEqual([1, 2, 1]);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(await again).toBeInstanceOf(ModbusTimeoutError);
   });
 
   it("discards the adapter's echo, even of a request identical to its reply", async () => {
