@@ -145,7 +145,13 @@ export function describeError(err: unknown): string {
     const name = EXCEPTION_NAMES[err.exceptionCode] ?? "unknown exception";
     return `unit ${err.unitId}: exception ${err.exceptionCode} (${name})`;
   }
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  // node-serialport locks the port (flock) on open; the daemon holds it while it runs.
+  if (/Cannot lock port/.test(message)) {
+    const hint = "another program has the port open (a running plantgate daemon? stop it first)";
+    return `${message}: ${hint}`;
+  }
+  return message;
 }
 
 /**

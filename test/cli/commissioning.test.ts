@@ -1,11 +1,13 @@
 // `plantgate read` and `plantgate scan`, the built CLI, against an independent peer: a pymodbus
-// 3.0 TCP server serving units 1 and 3, with values written by pymodbus's payload builder.
+// 3.0 TCP server serving units 1 and 3, with values written by pymodbus's payload builder;
+// and the same over RTU on a pty pair, where the port may be held by another program.
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SerialPort } from "serialport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { socatMissing, startPtyPair } from "../peers/pty-pair.js";
 import { repoRoot, requireOrSkip } from "../support/data.js";
@@ -195,7 +197,8 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("read and scan against pymodbus
     expect(coils).toMatchObject({
       code: 2,
       stderr:
-        "plantgate: --count: 1 to 2 bool values fit in one read of device meter (maxBitsPerRead 2)\n",
+        "plantgate: --count: 1 to 2 bool values fit in one read of device meter " +
+        "(maxBitsPerRead 2)\n",
     });
     const wide = await cli(...meter, "-a", "4", "--type", "int64", "--order", "DCBA");
     expect(wide).toMatchObject({
@@ -347,5 +350,23 @@ describe.runIf(requireOrSkip(rtuMissing()))("read and scan over Modbus RTU on a 
     const r = await cli("scan", ...line, "--units", "1-5");
     expect(r).toMatchObject({ code: 0 });
     expect(r.stdout.at(-1)).toBe("units answering: 1, 3");
+  });
+
+  it("says another program holds the port, as the running daemon would", async () => {
+    // node-serialport, as the daemon opens its line: with an exclusive lock.
+    const holder = new SerialPort({ path: join(dir, "b"), baudRate: 19200, autoOpen: false });
+    await new Promise<void>((ok, fail) => holder.open((err) => (err ? fail(err) : ok())));
+    const hint = "another program has the port open (a running plantgate daemon? stop it first)";
+    try {
+      const read = await cli("read", ...line, "-a", "0");
+      const scan = await cli("scan", ...line, "--units", "1");
+      for (const r of [read, scan]) {
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/^plantgate: serial:\/\/\S+: disconnected \(/);
+        expect(r.stderr.endsWith(`Cannot lock port): ${hint}\n`)).toBe(true);
+      }
+    } finally {
+      await new Promise((done) => holder.close(done));
+    }
   });
 });
