@@ -96,7 +96,7 @@ export class Learner implements Component {
     this.drift.onDrift = () => this.requestRetrain("drift");
     await this.loadChampion();
 
-    this.trainer = new Trainer({ logger, workerUrl });
+    this.trainer = new Trainer({ logger, workerUrl, backendOrder: this.options.backendOrder });
     const trainerBackend = await this.trainer.start();
     logger.debug({ backend: trainerBackend }, "training worker ready");
 
