@@ -7,7 +7,12 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { controlRequest, SOCKET_NAME } from "../control/channel.js";
 import { silentLogger } from "../core/logger.js";
-import { type ExpectedInputs, incompatibility, modelColumns } from "../model/champion.js";
+import {
+  type ExpectedInputs,
+  expectedInputs,
+  incompatibility,
+  modelColumns,
+} from "../model/champion.js";
 import { ModelStore } from "../model/model-store.js";
 import { reportConfigError } from "./errors.js";
 
@@ -141,12 +146,9 @@ export async function rollbackCommand(version: string, opts: { config: string })
   if (!learning) fail("the config has no learning section");
   // The daemon's module brings TensorFlow along; only a rollback needs its feature list.
   const { featureTags } = await import("../daemon/daemon.js");
-  const features = featureTags(config);
-  const expected = {
-    target: learning.target,
-    tags: [...features, learning.target],
-    columns: features,
-  };
+  // The inputs as the daemon builds them: with a formula, counters or derived columns they
+  // are not simply the features and the target.
+  const expected = expectedInputs(learning, featureTags(config));
   try {
     const socket = join(config.gateway.stateDir, SOCKET_NAME);
     const r = await rollbackModel({ dir: modelDir(config), version, socket, expected });
