@@ -324,6 +324,11 @@ export const counterSchema = z.strictObject({
   tag: z.string().min(1),
   /** Width of the PLC counter: a drop from near the top to near zero is a rollover. */
   bits: z.union([z.literal(16), z.literal(32), z.literal(64)]).default(32),
+  /**
+   * The most the counter can rise per second. A rise beyond it, or a rollover implying one,
+   * is read as a reset. Unset: a rollover must fit four times the counter's recent pace.
+   */
+  maxIncreasePerSecond: z.number().positive().optional(),
 });
 
 export const learningSchema = z
