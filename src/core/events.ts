@@ -11,6 +11,8 @@ export type EventKind =
   | "model.promoted"
   | "model.rejected"
   | "model.drift"
+  | "model.unusable"
+  | "model.failed"
   | "store.incident"
   | "store.retention"
   | "clock.jump"

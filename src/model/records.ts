@@ -62,15 +62,30 @@ export function recordPromotion(deps: RecordDeps, context: PromotionContext, ver
   });
 }
 
-export function recordRejection(deps: RecordDeps, context: PromotionContext) {
+/** A challenger not promoted; `retryInMs` when it diverged and the next run waits. */
+export function recordRejection(deps: RecordDeps, context: PromotionContext, retryInMs?: number) {
   const { logger, events, clock } = deps;
-  const fields = comparison(context);
+  const fields = { ...comparison(context), ...(retryInMs !== undefined && { retryInMs }) };
   logger.warn(fields, "model rejected");
+  const retry = retryInMs === undefined ? "" : `; next try in ${Math.round(retryInMs / 1000)} s`;
   events.event({
     ts: clock.now(),
     kind: "model.rejected",
     source: "learner",
-    message: `challenger rejected: ${context.verdict.reason}`,
+    message: `challenger rejected: ${context.verdict.reason}${retry}`,
     data: { ...fields, ...context.result.metrics, warmStarted: context.result.warmStarted },
+  });
+}
+
+/** A training run that threw (the worker crashed, the history could not be read). */
+export function recordFailure(deps: RecordDeps, error: string, retryInMs: number) {
+  const { logger, events, clock } = deps;
+  logger.error({ err: error, retryInMs }, "training failed");
+  events.event({
+    ts: clock.now(),
+    kind: "model.failed",
+    source: "learner",
+    message: `training failed: ${error}; next try in ${Math.round(retryInMs / 1000)} s`,
+    data: { error, retryInMs },
   });
 }

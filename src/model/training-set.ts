@@ -12,6 +12,7 @@ import {
   trainingRows,
 } from "../preprocess/dataset.js";
 import { type AlarmSpanSource, outsideSpans } from "./alarm-spans.js";
+import { type BadReadingSource, between } from "./bad-readings.js";
 import { Reservoir, type SampleRow } from "./reservoir.js";
 import type { TrainRequest } from "./types.js";
 
@@ -23,6 +24,8 @@ export interface TrainingSetOptions {
   /** Input tags in model column order. */
   features: string[];
   history: HistorySource;
+  /** When readings were bad: they stop the fill, so a fault's cells are not trained on. */
+  badReadings?: BadReadingSource;
   /** Consulted only when config.excludeAlarms is set. */
   alarmSpans?: AlarmSpanSource;
   logger: Logger;
@@ -119,13 +122,17 @@ export class TrainingSet {
     fromTs: number,
     toTs: number,
   ): Promise<{ rows: SampleRow[]; excluded: number }> {
-    const { config, alarmSpans, logger } = this.options;
+    const { config, features, alarmSpans, logger, badReadings } = this.options;
     const rows: SampleRow[] = [];
     const counts: Record<string, number> = {};
     // Slices end on cell edges, so no cell is split between two of them.
     const cell = (ts: number) => Math.floor(ts / config.gridMs) * config.gridMs;
+    const lookback = inputsRowsNeeded(config) * config.gridMs;
+    // One read of the bad readings for the whole span; each slice takes its part.
+    const tags = datasetTags(config, features);
+    const bad = badReadings?.badReadings(tags, cell(fromTs) - lookback, toTs);
     for (let from = cell(fromTs); from < toTs; from += CHUNK_CELLS * config.gridMs) {
-      const part = this.slice(from, Math.min(from + CHUNK_CELLS * config.gridMs, toTs));
+      const part = this.slice(from, Math.min(from + CHUNK_CELLS * config.gridMs, toTs), bad);
       rows.push(...part.rows);
       for (const [k, v] of Object.entries(part.counts)) counts[k] = (counts[k] ?? 0) + v;
       await new Promise((resolve) => setImmediate(resolve));
@@ -137,19 +144,25 @@ export class TrainingSet {
   }
 
   /** The rows of cells in [fromTs, toTs), from readings reaching back as inference reads. */
-  private slice(fromTs: number, toTs: number): { rows: SampleRow[]; counts: object } {
+  private slice(
+    fromTs: number,
+    toTs: number,
+    bad: ReadonlyMap<string, readonly number[]> | undefined,
+  ): { rows: SampleRow[]; counts: object } {
     const { config, features, history } = this.options;
     const tags = datasetTags(config, features);
-    const lookback = inputsRowsNeeded(config) * config.gridMs;
+    const from = fromTs - inputsRowsNeeded(config) * config.gridMs;
+    const sliceBad = bad && new Map([...bad].map(([tag, ts]) => [tag, between(ts, from, toTs)]));
     // Counter state is not carried between slices: the look-back covers each slice's first
     // counter step, as it does at inference.
     const dataset = buildDataset(
-      history.history(tags, fromTs - lookback, toTs),
+      history.history(tags, from, toTs),
       config,
       features,
       {},
       {
         untilTs: toTs,
+        bad: sliceBad,
       },
     );
     const known = trainingRows(dataset);
