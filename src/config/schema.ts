@@ -296,7 +296,15 @@ export const modelSchema = z.strictObject({
    */
   maxSteps: z.number().int().min(1).default(3000),
   learningRate: z.number().positive().default(0.01),
+  /** `cosine`: the rate falls from learningRate to nearly 0 over a run's steps. */
+  learningRateSchedule: z.enum(["constant", "cosine"]).default("constant"),
+  /** Penalty on the squared kernel weights, added to the mean squared error. */
   l2: z.number().min(0).default(0),
+  /**
+   * Networks trained side by side from different initial weights, their predictions
+   * averaged: steadier and a little more accurate, for N times the training time.
+   */
+  ensemble: z.number().int().min(1).max(8).default(1),
 });
 
 export const tagPreprocessSchema = z.strictObject({

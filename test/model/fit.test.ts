@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { learningSchema } from "../../src/config/schema.js";
+import type { Tf } from "../../src/model/backend.js";
 import { initBackend } from "../../src/model/backend.js";
 import { epochsFor, splitChronological, trainModel } from "../../src/model/fit.js";
 import { denseForward, loadNetwork, predictRows } from "../../src/model/network.js";
+import { batchSizes, rateAt } from "../../src/model/train-loop.js";
+import type { ModelFiles } from "../../src/model/types.js";
 import { scaleRow, unscaleValue } from "../../src/preprocess/scaler.js";
 
 /** y = 3a - 2b + 50 with a little deterministic noise. */
@@ -97,6 +100,101 @@ describe("warm start", () => {
   });
 });
 
+/** The squared weights of a trained network's kernels, summed. */
+async function kernelSquares(tf: Tf, files: ModelFiles): Promise<number> {
+  const network = await loadNetwork(tf, files);
+  try {
+    const kernels = network.getWeights().filter((w) => w.shape.length === 2);
+    return kernels.reduce(
+      (sum, k) => sum + Array.from(k.dataSync()).reduce((s, v) => s + v * v, 0),
+      0,
+    );
+  } finally {
+    network.dispose();
+  }
+}
+
+describe("the training loop", () => {
+  const base = (model: object) => ({
+    ...linearData(400),
+    features: ["a", "b"],
+    model: learningSchema.parse({ target: "y", model }).model,
+    holdoutFraction: 0.2,
+  });
+
+  it("applies L2: a large penalty shrinks the weights and costs accuracy", async () => {
+    const runtime = await initBackend();
+    const model = { kind: "mlp", hiddenUnits: [8], epochs: 30, batchSize: 32, learningRate: 0.02 };
+
+    const plain = await trainModel(runtime, base({ ...model, l2: 0 }));
+    const shrunk = await trainModel(runtime, base({ ...model, l2: 0.5 }));
+
+    const plainSq = await kernelSquares(runtime.tf, plain.files);
+    const shrunkSq = await kernelSquares(runtime.tf, shrunk.files);
+    expect(shrunkSq).toBeLessThan(plainSq / 4);
+    expect(shrunk.metrics.holdoutMae).toBeGreaterThan(plain.metrics.holdoutMae);
+  });
+
+  it("repeats a run from the same seed, and another seed gives other weights", async () => {
+    const runtime = await initBackend();
+    const model = { kind: "mlp", hiddenUnits: [8], epochs: 5 };
+    const weights = (r: { files: ModelFiles }) => Array.from(new Float32Array(r.files.weightData));
+
+    const first = await trainModel(runtime, { ...base(model), seed: 7 });
+    const again = await trainModel(runtime, { ...base(model), seed: 7 });
+    const other = await trainModel(runtime, { ...base(model), seed: 8 });
+
+    expect(weights(again)).toEqual(weights(first));
+    expect(weights(other)).not.toEqual(weights(first));
+  });
+
+  it("runs the configured steps, in full batches and the rest", () => {
+    expect(batchSizes(130, 64)).toEqual([64, 64, 2]);
+    expect(batchSizes(128, 64)).toEqual([64, 64]);
+  });
+
+  it("with a cosine schedule falls from the rate to nearly 0 over the run", () => {
+    const cosine = learningSchema.parse({
+      target: "y",
+      model: { learningRate: 0.02, learningRateSchedule: "cosine" },
+    }).model;
+    const constant = { ...cosine, learningRateSchedule: "constant" as const };
+
+    expect(rateAt(cosine, 0, 100)).toBeCloseTo(0.02, 10);
+    expect(rateAt(cosine, 50, 100)).toBeCloseTo(0.01, 10);
+    expect(rateAt(cosine, 99, 100)).toBeLessThan(0.0001);
+    expect(rateAt(constant, 99, 100)).toBe(0.02);
+  });
+});
+
+describe("an ensemble", () => {
+  it("averages members trained on their own errors, and warm-starts like one network", async () => {
+    const runtime = await initBackend();
+    const before = runtime.tf.memory().numTensors;
+    const model = learningSchema.parse({
+      target: "y",
+      model: { kind: "mlp", hiddenUnits: [8], epochs: 20, batchSize: 32, ensemble: 3 },
+    }).model;
+    const base = { ...linearData(400), features: ["a", "b"], model, holdoutFraction: 0.2 };
+
+    const first = await trainModel(runtime, base);
+    const network = await loadNetwork(runtime.tf, first.files);
+    // Three members of two dense layers each, averaged.
+    expect(network.layers.filter((l) => l.getClassName() === "Dense")).toHaveLength(6);
+    expect(network.layers.at(-1)?.getClassName()).toBe("Average");
+    network.dispose();
+    expect(first.metrics.holdoutMae).toBeLessThan(1);
+
+    const champion = { files: first.files, scalers: first.scalers, model, columns: ["a", "b"] };
+    const second = await trainModel(runtime, { ...base, champion, warmStart: true });
+    expect(second.warmStarted).toBe(true);
+    const single = { ...model, ensemble: 1 };
+    const other = await trainModel(runtime, { ...base, model: single, champion, warmStart: true });
+    expect(other.warmStarted).toBe(false);
+    expect(runtime.tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe("epochsFor", () => {
   const model = (epochs: number, batchSize: number, maxSteps: number) =>
     learningSchema.parse({ target: "y", model: { epochs, batchSize, maxSteps } }).model;
@@ -109,13 +207,14 @@ describe("epochsFor", () => {
 });
 
 describe("denseForward", () => {
-  it("predicts what tfjs predicts, for linear and MLP networks", async () => {
+  it("predicts what tfjs predicts, for linear, MLP and ensemble networks", async () => {
     const runtime = await initBackend();
     const { x, y } = linearData(200);
-    for (const kind of ["linear", "mlp"] as const) {
+    const kinds = [{ kind: "linear" }, { kind: "mlp" }, { kind: "mlp", ensemble: 3 }] as const;
+    for (const kind of kinds) {
       const model = learningSchema.parse({
         target: "y",
-        model: { kind, hiddenUnits: [8, 4], epochs: 3 },
+        model: { ...kind, hiddenUnits: [8, 4], epochs: 3 },
       }).model;
       const result = await trainModel(runtime, {
         x,
