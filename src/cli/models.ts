@@ -26,6 +26,8 @@ export interface ModelRow {
   dataFromTs?: number;
   dataToTs?: number;
   features?: string[];
+  /** Values cleaning dropped or repaired, per tag and reason, in the window it saw. */
+  cleaning?: Record<string, Record<string, number>>;
   /** Why the version's meta could not be read. */
   unreadable?: string;
 }
@@ -60,6 +62,7 @@ export async function listModels(dir: string): Promise<ModelRow[]> {
         dataFromTs: m.dataFromTs,
         dataToTs: m.dataToTs,
         features: modelColumns(m),
+        cleaning: m.cleaning?.tags,
       });
     } catch (err) {
       rows.push({ version, champion, unreadable: (err as Error).message });
@@ -72,15 +75,33 @@ export function formatModels(rows: readonly ModelRow[]): string {
   if (rows.length === 0) return "no trained models yet\n";
   const iso = (ts?: number) => (ts === undefined ? "?" : new Date(ts).toISOString().slice(0, 19));
   const num = (n?: number) => (n === undefined ? "?" : n.toFixed(3));
-  const header = ["", "version", "created", "mae", "rmse", "rows", "data from → to", "features"];
+  const header = [
+    "",
+    "version",
+    "created",
+    "mae",
+    "rmse",
+    "rows",
+    "data from → to",
+    "cleaned",
+    "features",
+  ];
   const lines = rows.map((r) => {
     const mark = r.champion ? "*" : "";
     if (r.unreadable) return [mark, r.version, `unreadable: ${r.unreadable}`];
     const range = `${iso(r.dataFromTs)} → ${iso(r.dataToTs)}`;
     const cells = [num(r.holdoutMae), num(r.holdoutRmse), String(r.rows ?? "?"), range];
-    return [mark, r.version, iso(r.createdTs), ...cells, (r.features ?? []).join(",")];
+    const cleaned = r.cleaning ? String(cleanedValues(r.cleaning)) : "?";
+    return [mark, r.version, iso(r.createdTs), ...cells, cleaned, (r.features ?? []).join(",")];
   });
   return `${[header, ...lines].map((cells) => cells.join("\t")).join("\n")}\n`;
+}
+
+/** Every value dropped or repaired, over tags and reasons (details: `--json`). */
+function cleanedValues(cleaning: Record<string, Record<string, number>>): number {
+  let n = 0;
+  for (const reasons of Object.values(cleaning)) for (const v of Object.values(reasons)) n += v;
+  return n;
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from "./champion.js";
 import type { ModelMeta, ModelStore, StoredModel } from "./model-store.js";
 import { denseForward, loadNetwork } from "./network.js";
-import type { PromotionContext } from "./records.js";
+import { cleaningSummary, type PromotionContext } from "./records.js";
 
 export interface LoaderDeps {
   store: ModelStore;
@@ -137,5 +137,6 @@ function championMeta(
     model: config.model,
     backend: result.backend,
     trainMs: metrics.trainMs,
+    cleaning: cleaningSummary(data.counts),
   };
 }

@@ -40,6 +40,11 @@ export interface ModelMeta {
   windowRows?: number;
   reservoirRows?: number;
   warmStarted?: boolean;
+  /**
+   * What cleaning dropped or repaired in the window the model saw, per tag and reason, and
+   * why cells were left out (nonzero counts only). Absent in versions from before.
+   */
+  cleaning?: { tags: Record<string, Record<string, number>>; rows: Record<string, number> };
 }
 
 export interface StoredModel {

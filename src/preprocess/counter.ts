@@ -24,6 +24,8 @@ export interface CounterDeltas {
   /** Cells whose step was a reset. */
   resets: Set<number>;
   rollovers: number;
+  /** The cell each rollover step ended in. */
+  rolloverCells: number[];
   /** Cells given a share of an increase measured across them (missed polls). */
   spread: number;
 }
@@ -68,6 +70,7 @@ export function counterDeltas(
     values: new Array<number>(levels.length).fill(Number.NaN),
     resets: new Set<number>(),
     rollovers: 0,
+    rolloverCells: [],
     spread: 0,
   };
   const recent: RecentSteps = [];
@@ -82,7 +85,10 @@ export function counterDeltas(
         if (step.kind === "reset") out.resets.add(j);
         else out.values[j] = step.increase / span;
       }
-      if (step.kind === "rollover") out.rollovers++;
+      if (step.kind === "rollover") {
+        out.rollovers++;
+        out.rolloverCells.push(k);
+      }
       if (step.kind !== "reset") out.spread += span - 1;
       if (step.kind === "increase") recent.push({ cell: k, rate: step.increase / span });
     }

@@ -97,6 +97,11 @@ export interface BuildOptions {
   untilTs?: number;
   /** Timestamps of each tag's bad readings, ascending: they end what is known of the tag. */
   bad?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Count only readings and cells from this ts on: what comes before is a look-back, which
+   * the call building the rows before it counts. Rows before it are built all the same.
+   */
+  countFromTs?: number;
 }
 
 /** A dense grid of more cells than this is refused: the caller fetched far too long a span. */
@@ -177,11 +182,11 @@ export function buildDataset(
 
   const untilCell =
     options.untilTs === undefined ? undefined : Math.floor(options.untilTs / gridMs);
-  const clean = cleanAll(series, config, tags, counts, untilCell);
+  const clean = cleanAll(series, config, tags, counts, untilCell, options.countFromTs);
   const nextState = counterStateAfter(clean, counters.keys(), counterState);
   seedFromState(clean, counters.keys(), counterState, gridMs, config.maxFillSteps);
 
-  const range = cellRange(clean, gridMs, untilCell);
+  const range = cellRange(clean, gridMs, untilCell, options.countFromTs);
   const columns = tagColumns(clean, config, counters, range, counts.tags, options.bad);
   const dataset = assemble(columns, config, features, formula, range, counts);
   return { ...dataset, counts, counterState: nextState };
@@ -205,13 +210,15 @@ function cleanAll(
   tags: readonly string[],
   counts: DatasetCounts,
   untilCell: number | undefined,
+  countFromTs: number | undefined,
 ): Map<string, TimeSeries> {
   const out = new Map<string, TimeSeries>();
   for (const tag of tags) {
     let raw = series.get(tag) ?? EMPTY;
     if (untilCell !== undefined) raw = before(raw, untilCell * config.gridMs);
     const options = config.preprocessing.find((p) => p.tag === tag) ?? {};
-    out.set(tag, cleanSeries(raw, options, config.gridMs, counts.tags[tag] as TagCounts));
+    const tagCounts = counts.tags[tag] as TagCounts;
+    out.set(tag, cleanSeries(raw, options, config.gridMs, tagCounts, countFromTs));
   }
   return out;
 }
@@ -227,6 +234,7 @@ function cellRange(
   clean: ReadonlyMap<string, TimeSeries>,
   gridMs: number,
   untilCell: number | undefined,
+  countFromTs: number | undefined,
 ): CellRange {
   let first = Infinity;
   let last = -Infinity;
@@ -236,12 +244,13 @@ function cellRange(
     last = Math.max(last, Math.floor((s.ts.at(-1) as number) / gridMs));
   }
   if (untilCell !== undefined) last = untilCell - 1;
-  if (!Number.isFinite(first) || last < first) return { firstCell: 0, cells: 0 };
+  if (!Number.isFinite(first) || last < first) return { firstCell: 0, cells: 0, countFrom: 0 };
   const cells = last - first + 1;
   if (cells > MAX_CELLS) {
     throw new RangeError(`${cells} grid cells of ${gridMs} ms: fetch a shorter span`);
   }
-  return { firstCell: first, cells };
+  const counted = countFromTs === undefined ? first : Math.ceil(countFromTs / gridMs);
+  return { firstCell: first, cells, countFrom: Math.max(0, counted - first) };
 }
 
 function assemble(
@@ -264,20 +273,23 @@ function assemble(
     y: [] as (number | undefined)[],
   };
 
+  // Cells before countFrom are a look-back: built, not counted.
+  const rows = emptyRowCounts();
   for (let k = 0; k < range.cells; k++) {
+    const tally = k >= range.countFrom ? counts.rows : rows;
     const missing = base.findIndex((col) => Number.isNaN(col[k]));
     if (missing >= 0) {
-      counts.rows[whyMissing(tags, features, k)]++;
+      tally[whyMissing(tags, features, k)]++;
       continue;
     }
     if (derived.some((d) => Number.isNaN(d.values[k]))) {
-      counts.rows.window++;
+      tally.window++;
       continue;
     }
     const y = target[k] as number | "divisionByZero" | undefined;
-    if (y === undefined) counts.rows.targetMissing++;
-    if (y === "divisionByZero") counts.rows.divisionByZero++;
-    counts.rows.kept++;
+    if (y === undefined) tally.targetMissing++;
+    if (y === "divisionByZero") tally.divisionByZero++;
+    tally.kept++;
     out.ts.push((range.firstCell + k) * config.gridMs);
     out.X.push([...base.map((c) => c[k] as number), ...derived.map((d) => d.values[k] as number)]);
     out.y.push(typeof y === "number" ? y : undefined);

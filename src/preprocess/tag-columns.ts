@@ -44,6 +44,8 @@ export function counterOptions(config: LearningConfig, formula: Formula | undefi
 export interface CellRange {
   firstCell: number;
   cells: number;
+  /** Index of the first cell whose fills, faults and counter steps are counted. */
+  countFrom: number;
 }
 
 export interface TagColumns {
@@ -77,31 +79,41 @@ export function tagColumns(
     const tagCounts = counts[tag] as TagCounts;
     const resample = entry?.resample ?? "last";
     const cells = cellValues(s, { gridMs: config.gridMs, ...range, resample, bad: bad?.get(tag) });
+    const counted = (k: number) => k >= range.countFrom;
     const faulted = faultedCells(cells);
-    tagCounts.bad += faulted.reduce((n, f) => n + f, 0);
+    tagCounts.bad += faulted.filter((f, k) => f && counted(k)).length;
     out.faulted.set(tag, faulted);
 
     const options = counters.get(tag);
     if (options !== undefined) {
       const deltas = counterDeltas(cells.values, options, cells.blocked);
-      tagCounts.rollover += deltas.rollovers;
-      tagCounts.reset += deltas.resets.size;
+      tagCounts.rollover += deltas.rolloverCells.filter(counted).length;
+      tagCounts.reset += [...deltas.resets].filter(counted).length;
       out.deltas.set(tag, deltas.values);
       out.resets.set(tag, deltas.resets);
       // A declared counter is seen by rows as its increase, spread over missed polls.
       if (declared.has(tag)) {
-        tagCounts.filled += deltas.spread;
+        tagCounts.filled += newlyKnown(cells.values, deltas.values, range.countFrom);
         out.values.set(tag, deltas.values);
         continue;
       }
     }
     // One only read through rate() or delta() keeps its level for plain references.
     const levels = [...cells.values];
-    const fill = entry?.fill ?? "forward";
-    tagCounts.filled += fillCells(levels, cells.blocked, fill, config.maxFillSteps);
+    fillCells(levels, cells.blocked, entry?.fill ?? "forward", config.maxFillSteps);
+    tagCounts.filled += newlyKnown(cells.values, levels, range.countFrom);
     out.values.set(tag, levels);
   }
   return out;
+}
+
+/** Cells from `from` on without a reading of their own that were given a value. */
+function newlyKnown(read: readonly number[], given: readonly number[], from: number): number {
+  let n = 0;
+  for (let k = from; k < read.length; k++) {
+    if (Number.isNaN(read[k]) && !Number.isNaN(given[k])) n++;
+  }
+  return n;
 }
 
 /** 1 from a cell a bad reading ended up to the tag's next cell with a good reading. */

@@ -93,8 +93,19 @@ describe("plantgate models", () => {
     expect(text[0]).toMatch(/version\tcreated\tmae\trmse\trows/);
     expect(text[2]).toBe(
       "*\tv000002\t2024-01-02T03:04:05\t3.000\t3.750\t100\t" +
-        "2024-01-01T00:00:00 → 2024-01-02T00:00:00\ta,b",
+        "2024-01-01T00:00:00 → 2024-01-02T00:00:00\t?\ta,b",
     );
+  });
+
+  it("counts the values cleaning dropped or repaired, per tag in --json", async () => {
+    const model = newModel(1);
+    const cleaning = { tags: { a: { stuck: 4, filled: 2 }, b: { duplicate: 1 } }, rows: {} };
+    await store.save({ ...model, meta: { ...model.meta, cleaning } });
+
+    const rows = await listModels(join(dir, "models"));
+
+    expect(rows[3]?.cleaning).toEqual(cleaning.tags);
+    expect(formatModels(rows).split("\n")[4]).toMatch(/\t7\ta,b$/);
   });
 
   it("says so when there is no model yet", async () => {

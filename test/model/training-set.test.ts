@@ -58,6 +58,45 @@ describe("TrainingSet", () => {
     expect(data.fromTs).toBe(500 * GRID);
   });
 
+  it("counts each value cleaning dropped or repaired once, not again in a slice's look-back", async () => {
+    // 1,200 s read in slices of 250 cells: a duplicate every 10 s, a lost poll every 15 s.
+    const data = history(1200);
+    const a = data.get("m.a") as TimeSeries;
+    const lost = new Set(a.ts.filter((_, i) => i % 15 === 7));
+    const dup = (s: TimeSeries): TimeSeries => {
+      const out: TimeSeries = { ts: [], values: [] };
+      s.ts.forEach((t, i) => {
+        if (lost.has(t)) return;
+        const n = i % 10 === 0 ? 2 : 1;
+        for (let k = 0; k < n; k++) {
+          out.ts.push(t);
+          out.values.push(s.values[i] as number);
+        }
+      });
+      return out;
+    };
+    data.set("m.a", dup(a));
+    const config = learningSchema.parse({
+      target: "m.y",
+      gridMs: GRID,
+      minRows: 10,
+      windowRows: 1200,
+      reservoirRows: 0,
+    });
+    const set = new TrainingSet({
+      config,
+      features: ["m.a"],
+      history: new FakeHistory(data),
+      logger: silentLogger(),
+    });
+
+    const built = await set.build(1200 * GRID);
+
+    expect(built.counts.tags["m.a"]).toMatchObject({ duplicate: 120, filled: 80 });
+    expect(built.counts.tags["m.y"]).toMatchObject({ duplicate: 0, filled: 0 });
+    expect(built.counts.rows).toMatchObject({ kept: 1200, missing: 0 });
+  });
+
   it("leaves out the rows taken while a rule was in alarm", async () => {
     const spans = { alarmSpans: () => [{ fromTs: 550 * GRID, toTs: 560 * GRID }] };
     const config = { windowRows: 100, reservoirRows: 0, excludeAlarms: true };
