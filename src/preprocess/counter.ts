@@ -1,8 +1,9 @@
 // PLC counters (good parts, scrap, energy) only ever count up, so what carries information
 // is their increase per grid step. Two things make a counter drop: a rollover at the top of
 // its register (the increase is still known) and a reset, e.g. a PLC restart (the increase
-// over that step is not); the increase a drop would imply tells them apart. The last reading of each counter is kept in a small file so that
-// after a gateway restart the first reading continues from it instead of starting blind.
+// over that step is not); the increase a drop would imply tells them apart. The last
+// reading of each counter is kept in a small file so that after a gateway restart the first
+// reading continues from it instead of starting blind.
 
 import { readFile } from "node:fs/promises";
 import { replaceFile } from "../core/durable.js";

@@ -53,7 +53,7 @@ describe("counter memory across a gateway restart", () => {
     expect(blind.y[blind.ts.indexOf(3000)] ?? undefined).toBeUndefined();
   });
 
-  it("is kept by the learner before its first model exists, so that restart is no reset", async () => {
+  it("is kept before the first model exists, so that restart is no reset", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pg-ctr-"));
     const now = 10_500;
     const ts = [6000, 7000, 8000, 9000, 10_000];

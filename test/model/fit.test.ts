@@ -168,7 +168,7 @@ describe("the training loop", () => {
 });
 
 describe("an ensemble", () => {
-  it("averages members trained on their own errors, and warm-starts like one network", async () => {
+  it("averages members trained on their own errors, warm-starts like one network", async () => {
     const runtime = await initBackend();
     const before = runtime.tf.memory().numTensors;
     const model = learningSchema.parse({

@@ -220,7 +220,7 @@ learning:
       { encoding: "utf8", timeout: 20_000 },
     );
 
-  it("rolls back to a version trained on the same formula, counters and derived columns", async () => {
+  it("rolls back to a version with the same formula, counters and derived columns", async () => {
     const r = run("v000001");
 
     expect(r.stderr).toBe("");

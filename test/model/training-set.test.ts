@@ -58,7 +58,7 @@ describe("TrainingSet", () => {
     expect(data.fromTs).toBe(500 * GRID);
   });
 
-  it("counts each value cleaning dropped or repaired once, not again in a slice's look-back", async () => {
+  it("counts each value dropped or repaired once, not again in a slice's look-back", async () => {
     // 1,200 s read in slices of 250 cells: a duplicate every 10 s, a lost poll every 15 s.
     const data = history(1200);
     const a = data.get("m.a") as TimeSeries;
