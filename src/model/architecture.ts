@@ -5,13 +5,15 @@
 // (see train-loop.ts), so the average is a plain ensemble, not one wider network.
 
 import type { ModelConfig } from "../config/schema.js";
+import { createAdam } from "./adam.js";
 import type { Tf } from "./backend.js";
 import type { LayersModel } from "./network.js";
 
 type SymbolicTensor = ReturnType<Tf["input"]>;
 
 /**
- * The network, its weights drawn from `seed`, compiled with Adam at the configured rate.
+ * The network, its weights drawn from `seed`, compiled with Adam at the configured rate
+ * (see adam.ts).
  * L2 is not set on the layers: the training loop adds the penalty itself.
  */
 export function buildModel(tf: Tf, inputs: number, config: ModelConfig, seed: number) {
@@ -34,7 +36,7 @@ export function buildModel(tf: Tf, inputs: number, config: ModelConfig, seed: nu
     const output = tf.layers.average().apply(outputs) as SymbolicTensor;
     model = tf.model({ inputs: input, outputs: output });
   }
-  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: "meanSquaredError" });
+  model.compile({ optimizer: createAdam(tf, config.learningRate), loss: "meanSquaredError" });
   return model;
 }
 

@@ -87,7 +87,8 @@ function unusable(deps: LoaderDeps, version: string, err: unknown): void {
 
 /**
  * Saves a challenger as a new version and makes it current; returns it as the champion.
- * It is loaded back first: a model that does not load must not become current.
+ * It is loaded back first: a model that does not load must not become current. Old
+ * versions are pruned by the caller, once the champion is swapped in.
  */
 export async function saveChampion(
   deps: LoaderDeps,
@@ -101,7 +102,6 @@ export async function saveChampion(
   try {
     const version = await store.save({ files, scalers, meta });
     await store.setCurrent(version);
-    await store.prune(config.keepVersions);
     const forward = denseForward(network);
     return { meta: { ...meta, version }, network, forward, scalers, files };
   } catch (err) {

@@ -318,9 +318,14 @@ export class Learner implements Component {
 
   /** Saves the challenger, makes it current on disk, then swaps it in for predictions. */
   private async promote(context: PromotionContext): Promise<void> {
-    const champion = await saveChampion(this.loaderDeps(), this.options.config, context);
+    const { config, logger } = this.options;
+    const champion = await saveChampion(this.loaderDeps(), config, context);
     this.swapChampion(champion);
     recordPromotion(this.options, context, champion.meta.version);
+    // The new champion is current on disk and in memory whatever pruning does.
+    await this.store?.prune(config.keepVersions).catch((err: unknown) => {
+      logger.warn({ err: String(err) }, "old model versions not pruned");
+    });
   }
 
   private trainingFailed(err: unknown): void {

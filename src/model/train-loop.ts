@@ -1,8 +1,9 @@
 // The gradient steps of one training run, written out instead of model.fit: per epoch one
 // seeded shuffle and one gather of the rows, split into batches up front, then one Adam
-// step per batch with nothing else in between. model.fit spends more on bookkeeping
-// (callbacks, per-batch gathers, logs, a loss read back every step) than a network this
-// small spends on arithmetic; the same steps run in about two thirds of the time here.
+// step (adam.ts) per batch with nothing else in between: no callbacks, no per-batch gather,
+// no loss kept per step. Measured on this 2-core machine under shared load, 3,000 steps of
+// the default [16] MLP: model.fit 1.9–2.3 s, this loop 1.7–1.8 s (medians of 5); most of
+// the gain is the leaner Adam step, and for [64,32] the two are within a few percent.
 
 import type { ModelConfig } from "../config/schema.js";
 import { seededRandom } from "../core/random.js";

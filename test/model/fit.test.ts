@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { learningSchema } from "../../src/config/schema.js";
+import { buildModel } from "../../src/model/architecture.js";
 import type { Tf } from "../../src/model/backend.js";
 import { initBackend } from "../../src/model/backend.js";
 import { epochsFor, splitChronological, trainModel } from "../../src/model/fit.js";
 import { denseForward, loadNetwork, predictRows } from "../../src/model/network.js";
-import { batchSizes, rateAt } from "../../src/model/train-loop.js";
+import { batchSizes, rateAt, trainLoop } from "../../src/model/train-loop.js";
 import type { ModelFiles } from "../../src/model/types.js";
 import { scaleRow, unscaleValue } from "../../src/preprocess/scaler.js";
 
@@ -146,6 +147,45 @@ describe("the training loop", () => {
 
     expect(weights(again)).toEqual(weights(first));
     expect(weights(other)).not.toEqual(weights(first));
+  });
+
+  it("steps as tfjs's own Adam does, with the state tfjs saves", async () => {
+    const runtime = await initBackend();
+    const { tf } = runtime;
+    const before = tf.memory().numTensors;
+    const config = learningSchema.parse({
+      target: "y",
+      model: { hiddenUnits: [8], epochs: 20, batchSize: 32, learningRate: 0.02 },
+    }).model;
+    const { x, y } = linearData(200);
+    const train = async (stock: boolean) => {
+      const model = buildModel(tf, 2, config, 3);
+      if (stock) {
+        model.optimizer?.dispose();
+        model.compile({ optimizer: tf.train.adam(config.learningRate), loss: "meanSquaredError" });
+      }
+      const xs = tf.tensor2d(x.map(([a, b]) => [(a as number) / 10, ((b as number) - 20) / 5]));
+      const ys = tf.tensor2d(y.map((v) => [v / 30]));
+      trainLoop(tf, model, { xs, ys, epochs: config.epochs, config, seed: 3 });
+      const weights = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+      const state = await model.optimizer?.getWeights();
+      const names = state?.map((w) => w.name);
+      const steps = state?.find((w) => w.name === "iter")?.tensor.dataSync()[0];
+      state?.find((w) => w.name === "iter")?.tensor.dispose();
+      tf.dispose([xs, ys]);
+      model.optimizer?.dispose();
+      model.dispose();
+      return { weights, names, steps };
+    };
+
+    const lean = await train(false);
+    const stock = await train(true);
+
+    expect(lean.steps).toBe(20 * Math.ceil(200 / 32));
+    expect(lean.steps).toBe(stock.steps);
+    expect(lean.names?.length).toBe(stock.names?.length);
+    lean.weights.forEach((w, i) => expect(w).toBeCloseTo(stock.weights[i] as number, 4));
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it("runs the configured steps, in full batches and the rest", () => {
