@@ -5,7 +5,7 @@
 //
 //   datasetTags(config, features) → string[]
 //     Tags to fetch: the features, the target (or the formula's tags), the counters.
-//   buildDataset(series, config, features, counterState?, { untilTs, bad }?) → Dataset
+//   buildDataset(series, config, features, counterState?, { untilTs, bad, countFromTs }?)
 //     Per tag: clean (clean.ts), resample onto the grid and fill (resample.ts); counters
 //     become increases per grid step between their real readings (counter.ts); then the
 //     feature columns, the derived columns (derived.ts) and the target, given or computed
@@ -13,7 +13,8 @@
 //     is undefined where the target is not. Only readings before the cell holding `untilTs`
 //     are used, so that the newest row is a complete cell. `bad` holds each tag's bad
 //     readings: from one until the next good reading the tag is unknown, never filled.
-//     Every value left out is counted in `counts`.
+//     Every value left out is counted in `counts` (from countFromTs on, when given, so a
+//     caller building in slices with a look-back counts each value once).
 //   inputsRowsNeeded(config) → number
 //     Grid rows an inference call must fetch for its newest row to equal the training row.
 //   inferenceSpan(config, nowTs) → { fromTs, untilTs, rowTs }
@@ -29,6 +30,8 @@
 // on the target; trainingRows() leaves it out of fitting. `fill: linear` on an input looks
 // ahead, so at inference the newest cell has a row only once that input has a reading in it;
 // so does a counter input, whose increase into a cell is known only once it is read again.
+// LIMITATION: a counter input therefore needs a reading in every grid cell for a prediction
+// every cell; poll counters at least once per gridMs.
 //
 // Columns: the features in the order given, then for each feature its derived columns
 // (`tag:mean5`, …, `tag:lag1`; see derived.ts).
