@@ -22,7 +22,10 @@ export interface InferenceDeps {
   clock: Clock;
 }
 
-/** A row to predict from, or why there is none. */
+/**
+ * A row to predict from, or why there is none: "inputs bad" when an input's newest reading
+ * is bad (or it has none yet), "inputs stale" when an input is older than the fill reach.
+ */
 export type InputRow =
   | { ts: number; row: number[] }
   | { ts?: undefined; why: "inputs bad" | "inputs stale"; tags?: string[] };

@@ -195,7 +195,7 @@ export class Learner implements Component {
     if (why === "inputs bad") {
       logger.info(
         { tags: input.ts === undefined ? input.tags : [] },
-        "predictions unknown: inputs bad",
+        "predictions unknown: inputs bad or not read yet",
       );
     } else if (this.unknownWhy === "inputs bad") {
       logger.info("predictions resumed");
