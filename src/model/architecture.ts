@@ -3,6 +3,8 @@
 // one tfjs model (one model.json and weights.bin per version) whose members share only the
 // input: each member starts from its own random weights and is trained on its own error
 // (see train-loop.ts), so the average is a plain ensemble, not one wider network.
+// LIMITATION: the members see the same shuffled batches, so they differ by their initial
+// weights only; a shuffle per member would add diversity for a gather per member per epoch.
 
 import type { ModelConfig } from "../config/schema.js";
 import { createAdam } from "./adam.js";
