@@ -22,6 +22,8 @@ const CV_SEED = 20140601;
 export interface CvFigures {
   /** Mean over the folds, per model label; "ols" is the closed-form baseline. */
   byModel: Map<string, Errors>;
+  /** Each fold's errors, per model label, for the spread. */
+  perFold: Map<string, Errors[]>;
   folds: number;
   seconds: number;
 }
@@ -57,7 +59,8 @@ export async function crossValidate(
 
   const byModel = new Map<string, Errors>();
   for (const [label, folds] of perFold) byModel.set(label, meanErrors(folds));
-  return { byModel, folds: 2 * repetitions, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  return { byModel, perFold, folds: 2 * repetitions, seconds };
 }
 
 function halves(data: Regression, random: () => number): [Fold, Fold] {

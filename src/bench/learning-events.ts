@@ -56,8 +56,10 @@ export function alarmRows(
 
 export interface EventCounts {
   alarmEvents: number;
-  /** Alarm events that overlap a labelled segment. */
+  /** Alarm events that overlap a labelled segment (and did not start on the first row). */
   truePositives: number;
+  /** Alarm events on from a run's first row: no detection, whatever they overlap. */
+  onFromStart: number;
   segments: number;
   /** Labelled segments overlapped by at least one alarm event. */
   detected: number;
@@ -69,11 +71,20 @@ export interface EventCounts {
 }
 
 /**
+ * An alarm raised within this long of a run's first row was on from the start: the rule's
+ * debounce, counted from the first row, and one 1 Hz sample more.
+ */
+export const START_GRACE_S = DEBOUNCE_MS / 1000 + 1;
+
+/**
  * Event-level scoring. An alarm event (a run of alarm rows) that overlaps a labelled
  * segment is a true positive, one that overlaps none a false positive; a labelled segment
- * that no alarm event overlaps is a false negative. The delay runs from the segment's
- * changepoint (its first row with changepoint = 1, else its first row) to the first alarm
- * row at or after it inside the segment: 0 when the alarm was already on.
+ * that no alarm event overlaps is a false negative. An alarm on from the run's first row
+ * (raised within startGraceS of it) detected nothing: it is a false positive even where it
+ * overlaps a segment, and such a segment counts as detected only by a later event. The
+ * delay runs from the segment's changepoint (its first row with changepoint = 1, else its
+ * first row) to the first alarm row at or after it inside the segment, of an event that
+ * counts as a detection.
  */
 export function scoreEvents(
   labels: {
@@ -82,18 +93,20 @@ export function scoreEvents(
     seconds: readonly number[];
   },
   alarm: readonly boolean[],
+  startGraceS = START_GRACE_S,
 ): EventCounts {
   const segments = segmentsOf(labels.anomaly.map((a) => a === 1));
   const events = segmentsOf(alarm);
+  const t0 = labels.seconds[0] ?? 0;
+  const detections = events.filter((e) => (labels.seconds[e.start] as number) - t0 > startGraceS);
   const overlaps = (a: Segment, b: Segment) => a.start < b.end && b.start < a.end;
   const delays: number[] = [];
   for (const seg of segments) {
     let cp = seg.start;
     while (cp < seg.end && labels.changepoint[cp] !== 1) cp++;
     if (cp === seg.end) cp = seg.start;
-    let first = cp;
-    while (first < seg.end && !alarm[first]) first++;
-    if (first < seg.end) {
+    const first = firstAlarmRow(detections, cp, seg.end);
+    if (first !== undefined) {
       delays.push((labels.seconds[first] as number) - (labels.seconds[cp] as number));
     }
   }
@@ -101,13 +114,24 @@ export function scoreEvents(
   const normal = alarm.map((_, i) => i).filter((i) => !inSegment.has(i));
   return {
     alarmEvents: events.length,
-    truePositives: events.filter((e) => segments.some((s) => overlaps(e, s))).length,
+    truePositives: detections.filter((e) => segments.some((s) => overlaps(e, s))).length,
+    onFromStart: events.length - detections.length,
     segments: segments.length,
-    detected: segments.filter((s) => events.some((e) => overlaps(e, s))).length,
+    detected: segments.filter((s) => detections.some((e) => overlaps(e, s))).length,
     delays,
     normalRows: normal.length,
     normalAlarmRows: normal.filter((i) => alarm[i]).length,
   };
+}
+
+/** The first row in [from, to) that one of `events` covers. */
+function firstAlarmRow(events: readonly Segment[], from: number, to: number) {
+  let first: number | undefined;
+  for (const e of events) {
+    const row = Math.max(e.start, from);
+    if (row < e.end && row < to && (first === undefined || row < first)) first = row;
+  }
+  return first;
 }
 
 function range(s: Segment): number[] {
@@ -119,6 +143,7 @@ export function sumCounts(all: readonly EventCounts[]): EventCounts {
   return {
     alarmEvents: sum((c) => c.alarmEvents),
     truePositives: sum((c) => c.truePositives),
+    onFromStart: sum((c) => c.onFromStart),
     segments: sum((c) => c.segments),
     detected: sum((c) => c.detected),
     delays: all.flatMap((c) => c.delays),

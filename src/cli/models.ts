@@ -7,7 +7,12 @@ import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { controlRequest, SOCKET_NAME } from "../control/channel.js";
 import { silentLogger } from "../core/logger.js";
-import { type ExpectedInputs, incompatibility, modelColumns } from "../model/champion.js";
+import {
+  type ExpectedInputs,
+  expectedInputs,
+  incompatibility,
+  modelColumns,
+} from "../model/champion.js";
 import { ModelStore } from "../model/model-store.js";
 import { reportConfigError } from "./errors.js";
 
@@ -21,6 +26,8 @@ export interface ModelRow {
   dataFromTs?: number;
   dataToTs?: number;
   features?: string[];
+  /** Values cleaning dropped or repaired, per tag and reason, in the window it saw. */
+  cleaning?: Record<string, Record<string, number>>;
   /** Why the version's meta could not be read. */
   unreadable?: string;
 }
@@ -55,6 +62,7 @@ export async function listModels(dir: string): Promise<ModelRow[]> {
         dataFromTs: m.dataFromTs,
         dataToTs: m.dataToTs,
         features: modelColumns(m),
+        cleaning: m.cleaning?.tags,
       });
     } catch (err) {
       rows.push({ version, champion, unreadable: (err as Error).message });
@@ -67,15 +75,33 @@ export function formatModels(rows: readonly ModelRow[]): string {
   if (rows.length === 0) return "no trained models yet\n";
   const iso = (ts?: number) => (ts === undefined ? "?" : new Date(ts).toISOString().slice(0, 19));
   const num = (n?: number) => (n === undefined ? "?" : n.toFixed(3));
-  const header = ["", "version", "created", "mae", "rmse", "rows", "data from → to", "features"];
+  const header = [
+    "",
+    "version",
+    "created",
+    "mae",
+    "rmse",
+    "rows",
+    "data from → to",
+    "cleaned",
+    "features",
+  ];
   const lines = rows.map((r) => {
     const mark = r.champion ? "*" : "";
     if (r.unreadable) return [mark, r.version, `unreadable: ${r.unreadable}`];
     const range = `${iso(r.dataFromTs)} → ${iso(r.dataToTs)}`;
     const cells = [num(r.holdoutMae), num(r.holdoutRmse), String(r.rows ?? "?"), range];
-    return [mark, r.version, iso(r.createdTs), ...cells, (r.features ?? []).join(",")];
+    const cleaned = r.cleaning ? String(cleanedValues(r.cleaning)) : "?";
+    return [mark, r.version, iso(r.createdTs), ...cells, cleaned, (r.features ?? []).join(",")];
   });
   return `${[header, ...lines].map((cells) => cells.join("\t")).join("\n")}\n`;
+}
+
+/** Every value dropped or repaired, over tags and reasons (details: `--json`). */
+function cleanedValues(cleaning: Record<string, Record<string, number>>): number {
+  let n = 0;
+  for (const reasons of Object.values(cleaning)) for (const v of Object.values(reasons)) n += v;
+  return n;
 }
 
 /**
@@ -141,12 +167,9 @@ export async function rollbackCommand(version: string, opts: { config: string })
   if (!learning) fail("the config has no learning section");
   // The daemon's module brings TensorFlow along; only a rollback needs its feature list.
   const { featureTags } = await import("../daemon/daemon.js");
-  const features = featureTags(config);
-  const expected = {
-    target: learning.target,
-    tags: [...features, learning.target],
-    columns: features,
-  };
+  // The inputs as the daemon builds them: with a formula, counters or derived columns they
+  // are not simply the features and the target.
+  const expected = expectedInputs(learning, featureTags(config));
   try {
     const socket = join(config.gateway.stateDir, SOCKET_NAME);
     const r = await rollbackModel({ dir: modelDir(config), version, socket, expected });

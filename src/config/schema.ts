@@ -317,7 +317,15 @@ export const modelSchema = z.strictObject({
    */
   maxSteps: z.number().int().min(1).default(3000),
   learningRate: z.number().positive().default(0.01),
+  /** `cosine`: the rate falls from learningRate to nearly 0 over a run's steps. */
+  learningRateSchedule: z.enum(["constant", "cosine"]).default("constant"),
+  /** Penalty on the squared kernel weights, added to the mean squared error. */
   l2: z.number().min(0).default(0),
+  /**
+   * Networks trained side by side from different initial weights, their predictions
+   * averaged: steadier and a little more accurate, for N times the training time.
+   */
+  ensemble: z.number().int().min(1).max(8).default(1),
 });
 
 export const tagPreprocessSchema = z.strictObject({
@@ -345,6 +353,11 @@ export const counterSchema = z.strictObject({
   tag: z.string().min(1),
   /** Width of the PLC counter: a drop from near the top to near zero is a rollover. */
   bits: z.union([z.literal(16), z.literal(32), z.literal(64)]).default(32),
+  /**
+   * The most the counter can rise per second. A rise beyond it, or a rollover implying one,
+   * is read as a reset. Unset: a rollover must fit four times the counter's recent pace.
+   */
+  maxIncreasePerSecond: z.number().positive().optional(),
 });
 
 export const learningSchema = z

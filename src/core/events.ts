@@ -12,6 +12,8 @@ export type EventKind =
   | "model.promoted"
   | "model.rejected"
   | "model.drift"
+  | "model.unusable"
+  | "model.failed"
   | "store.incident"
   | "store.retention"
   | "clock.jump"

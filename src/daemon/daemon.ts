@@ -16,6 +16,7 @@ import type { Logger } from "../core/logger.js";
 import type { Reading, ReadingSink } from "../core/reading.js";
 import type { Prediction } from "../core/series.js";
 import { StoreAlarmSpans } from "../model/alarm-spans.js";
+import { StoreBadReadings } from "../model/bad-readings.js";
 import { Learner } from "../model/learner.js";
 import { Outputs } from "../outputs/outputs.js";
 import { inputsRowsNeeded } from "../preprocess/dataset.js";
@@ -177,6 +178,7 @@ export class Daemon {
       features: featureTags(config),
       modelDir: join(config.gateway.stateDir, "models"),
       history: store,
+      badReadings: new StoreBadReadings(statePath(config, config.store.path)),
       latest: this.latest,
       recent: this.latest,
       alarmSpans: new StoreAlarmSpans(statePath(config, config.store.path)),
@@ -229,15 +231,20 @@ export class Daemon {
     this.started.push(part);
   }
 
-  /** Readings go to the buffer, the latest-value cache, and rules watching a tag. */
+  /**
+   * Readings go to the buffer, the latest-value cache, the learner (whose inference stops a
+   * tag's fill at a bad reading) and rules watching a tag.
+   */
   private readingSink(): ReadingSink {
     const store = this.store as Store;
     const alerts = this.alerts as AlertEngine;
     const watched = alerts.signals();
+    const learner = this.learner;
     return {
       write: (readings: readonly Reading[]) => {
         store.write(readings);
         this.latest.write(readings);
+        learner?.observe(readings);
         for (const r of readings) {
           if (!watched.has(r.tag)) continue;
           const value = r.quality.status === "good" ? Number(r.value) : undefined;

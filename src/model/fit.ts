@@ -5,9 +5,11 @@
 
 import type { ModelConfig } from "../config/schema.js";
 import { fitScaler, scaleRows } from "../preprocess/scaler.js";
+import { buildModel, sameArchitecture } from "./architecture.js";
 import type { Tf, TfRuntime } from "./backend.js";
 import { errorMetrics, residualBand, residuals } from "./holdout.js";
 import { type LayersModel, loadNetwork } from "./network.js";
+import { trainLoop } from "./train-loop.js";
 import type {
   ChampionInput,
   HoldoutMetrics,
@@ -19,6 +21,9 @@ import type {
 
 type Split = ReturnType<typeof splitChronological>;
 
+/** Seeds the weights and the shuffle when a request names none: runs repeat. */
+export const DEFAULT_SEED = 1;
+
 /** Trains on all but the newest holdout rows and measures on those. */
 export async function trainModel(runtime: TfRuntime, req: TrainRequest): Promise<TrainResult> {
   const { tf } = runtime;
@@ -29,13 +34,24 @@ export async function trainModel(runtime: TfRuntime, req: TrainRequest): Promise
   // standardized the way they were trained on.
   const scalers = warm && req.champion ? req.champion.scalers : fitScalers(split);
 
-  const model = buildModel(tf, req.features.length, req.model);
+  const seed = req.seed ?? DEFAULT_SEED;
+  // LIMITATION: tfjs-layers remembers every layer-variable name it registered, for the life
+  // of the thread; a run adds one per weight of the network it builds (about 2 MB per 1,000
+  // runs of a small MLP, twice that for an ensemble of three: nothing at hourly retrains).
+  // Starting a fresh worker every few thousand runs would bound it.
+  const model = buildModel(tf, req.features.length, req.model, seed);
   try {
-    if (warm && req.champion) await copyWeights(tf, req.champion.files, model);
-    await fitScaled(tf, model, scalers, split, req.model);
+    let champion: HoldoutMetrics | undefined;
+    if (warm && req.champion) {
+      await copyWeights(tf, req.champion.files, model);
+      // Before training, the challenger is the champion: measure it without a second copy.
+      champion = errorMetrics(residuals(tf, model, scalers, split.xHoldout, split.yHoldout));
+    } else if (req.champion) {
+      champion = await measureChampion(tf, req.champion, split);
+    }
+    fitScaled(tf, model, scalers, split, req.model, seed);
 
     const res = residuals(tf, model, scalers, split.xHoldout, split.yHoldout);
-    const champion = req.champion && (await measureChampion(tf, req.champion, split));
     const files = await saveToMemory(tf, model);
     return {
       files,
@@ -73,28 +89,11 @@ export function splitChronological(req: TrainRequest) {
   };
 }
 
-export function buildModel(tf: Tf, inputs: number, config: ModelConfig) {
-  const model = tf.sequential();
-  const kernelRegularizer = config.l2 > 0 ? tf.regularizers.l2({ l2: config.l2 }) : undefined;
-  const hidden = config.kind === "mlp" ? config.hiddenUnits : [];
-  hidden.forEach((units, i) => {
-    const inputShape = i === 0 ? [inputs] : undefined;
-    model.add(tf.layers.dense({ units, activation: "relu", inputShape, kernelRegularizer }));
-  });
-  const inputShape = hidden.length === 0 ? [inputs] : undefined;
-  model.add(tf.layers.dense({ units: 1, inputShape, kernelRegularizer }));
-  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: "meanSquaredError" });
-  return model;
-}
-
 /** Same columns and same layer shapes, or the champion's weights would not fit. */
 export function canWarmStart(req: TrainRequest): boolean {
   const c = req.champion;
   if (!req.warmStart || !c) return false;
-  const sameLayers =
-    c.model.kind === req.model.kind &&
-    (c.model.kind === "linear" || c.model.hiddenUnits.join() === req.model.hiddenUnits.join());
-  return sameLayers && c.columns.join("\n") === req.features.join("\n");
+  return sameArchitecture(c.model, req.model) && c.columns.join("\n") === req.features.join("\n");
 }
 
 /**
@@ -103,11 +102,15 @@ export function canWarmStart(req: TrainRequest): boolean {
  * step sizes. tfjs matches optimizer weights by position: canWarmStart ensures equal layers.
  */
 async function copyWeights(tf: Tf, files: ModelFiles, into: LayersModel): Promise<void> {
-  const champion = await loadNetwork(tf, files);
+  // Decoded straight into tensors: building the champion's network would register a set of
+  // layer variables, whose names tfjs remembers for the life of the thread.
+  const decoded = tf.io.decodeWeights(files.weightData, files.weightSpecs);
+  const weights = files.weightSpecs.map((spec) => decoded[spec.name]);
   try {
-    into.setWeights(champion.getWeights());
+    if (weights.some((w) => w === undefined)) throw new Error("champion weights incomplete");
+    into.setWeights(weights as NonNullable<(typeof weights)[number]>[]);
   } finally {
-    champion.dispose();
+    tf.dispose(Object.values(decoded));
   }
   if (!files.optimizer?.length || !into.optimizer) return;
   const named = files.optimizer.map((w) => ({
@@ -146,13 +149,14 @@ function fitScalers(split: Split): Scalers {
   };
 }
 
-async function fitScaled(
+function fitScaled(
   tf: Tf,
   model: LayersModel,
   scalers: Scalers,
   split: Split,
   config: ModelConfig,
-): Promise<void> {
+  seed: number,
+): void {
   const xs = tf.tensor2d(scaleRows(scalers.features, split.xTrain));
   const ys = tf.tensor2d(
     scaleRows(
@@ -161,12 +165,8 @@ async function fitScaled(
     ),
   );
   try {
-    await model.fit(xs, ys, {
-      epochs: epochsFor(split.xTrain.length, config),
-      batchSize: config.batchSize,
-      shuffle: true,
-      verbose: 0,
-    });
+    const epochs = epochsFor(split.xTrain.length, config);
+    trainLoop(tf, model, { xs, ys, epochs, config, seed });
   } finally {
     tf.dispose([xs, ys]);
   }

@@ -8,28 +8,28 @@ import type { Clock } from "../core/clock.js";
 import type { EventSink } from "../core/events.js";
 import type { Component, Health } from "../core/lifecycle.js";
 import type { Logger } from "../core/logger.js";
+import type { Reading } from "../core/reading.js";
 import type { HistorySource, LatestSource, Prediction, RecentSource } from "../core/series.js";
-import { buildDataset, datasetTags, inferenceSpan } from "../preprocess/dataset.js";
 import { scaleRow, unscaleValue } from "../preprocess/scaler.js";
 import type { AlarmSpanSource } from "./alarm-spans.js";
 import { type BackendName, initBackend, type TfRuntime } from "./backend.js";
-import {
-  type Champion,
-  championInput,
-  type ExpectedInputs,
-  expectedInputs,
-  incompatibility,
-  ModelRefusedError,
-  modelTags,
-} from "./champion.js";
+import type { BadReadingSource } from "./bad-readings.js";
+import { type Champion, championInput, type ExpectedInputs, expectedInputs } from "./champion.js";
+import { type LoaderDeps, loadChampion, saveChampion, toChampion } from "./champion-disk.js";
 import { CounterMemory } from "./counter-memory.js";
 import { DriftWatch } from "./drift-watch.js";
-import { ModelStore, type StoredModel } from "./model-store.js";
-import { denseForward, loadNetwork, predictRows } from "./network.js";
+import { Inference, type InputRow } from "./inference.js";
+import { ModelStore } from "./model-store.js";
+import { predictRows } from "./network.js";
 import { judgeChallenger } from "./promotion.js";
-import { type PromotionContext, recordPromotion, recordRejection } from "./records.js";
+import {
+  type PromotionContext,
+  recordFailure,
+  recordPromotion,
+  recordRejection,
+} from "./records.js";
 import { Trainer } from "./trainer.js";
-import { TrainingSet } from "./training-set.js";
+import { type TrainingData, TrainingSet } from "./training-set.js";
 
 export interface LearnerOptions {
   config: LearningConfig;
@@ -37,6 +37,8 @@ export interface LearnerOptions {
   features: string[];
   modelDir: string;
   history: HistorySource;
+  /** When readings in the history were bad: they stop the fill, in training as at inference. */
+  badReadings?: BadReadingSource;
   latest: LatestSource;
   /** Recent readings not yet committed, for features over a window at inference. */
   recent?: RecentSource;
@@ -55,7 +57,10 @@ export interface LearnerOptions {
 }
 
 const DEFAULT_TRAIN_CHECK_MS = 5000;
-/** After a failed run, wait this long (or the retrain interval if shorter) to try again. */
+/**
+ * After a run that failed or diverged, wait this long to try again, twice as long after each
+ * further one in a row, never longer than the retrain interval.
+ */
 const FAILED_RUN_BACKOFF_MS = 60_000;
 
 export class Learner implements Component {
@@ -73,8 +78,13 @@ export class Learner implements Component {
   private trainTimer: NodeJS.Timeout | undefined;
   private predictTimer: NodeJS.Timeout | undefined;
   private counters: CounterMemory | undefined;
+  private inference: Inference | undefined;
   private nextTrainMono = 0;
   private backoffUntilMono = 0;
+  /** Runs in a row that failed or diverged, for the backoff. */
+  private failedRuns = 0;
+  /** Why the last grid step had no input row, while a model exists. */
+  private unknownWhy: string | undefined;
   private retrainReason: string | undefined;
   private predictions = 0;
   private lastError: string | undefined;
@@ -91,12 +101,21 @@ export class Learner implements Component {
     this.store = new ModelStore(modelDir, logger);
     this.counters = new CounterMemory(modelDir, logger);
     await this.counters.start();
-    this.trainingSet = new TrainingSet({ config, features, history, alarmSpans, logger });
+    const { badReadings } = this.options;
+    this.trainingSet = new TrainingSet({
+      config,
+      features,
+      history,
+      badReadings,
+      alarmSpans,
+      logger,
+    });
     this.drift = new DriftWatch(config, () => this.champion?.meta.version, this.options);
     this.drift.onDrift = () => this.requestRetrain("drift");
-    await this.loadChampion();
+    this.inference = new Inference(this.options, this.counters, this.drift);
+    await this.loadStoredChampion();
 
-    this.trainer = new Trainer({ logger, workerUrl });
+    this.trainer = new Trainer({ logger, workerUrl, backendOrder: this.options.backendOrder });
     const trainerBackend = await this.trainer.start();
     logger.debug({ backend: trainerBackend }, "training worker ready");
 
@@ -127,20 +146,30 @@ export class Learner implements Component {
       predictions: this.predictions,
       drift: this.drift?.status(),
       backend: this.runtime?.backend,
+      predictionUnknown: this.unknownWhy,
+      failedRuns: this.failedRuns || undefined,
       lastError: this.lastError,
     };
   }
 
+  /** Readings as the pollers deliver them; their bad ones stop the fill at inference. */
+  observe(readings: readonly Reading[]): void {
+    this.inference?.observe(readings);
+  }
+
   /**
-   * The prediction for the newest complete grid cell, or undefined without a model or when
-   * any input is stale: an input older than the grid's fill reach would describe a plant
+   * The prediction for the newest complete grid cell, or undefined (the rules see unknown)
+   * without a model, or when an input is stale or its newest reading is bad: an input
+   * older than the grid's fill reach, or held from before a fault, would describe a plant
    * state that no longer holds, and a prediction from it could raise or hide an alarm.
    */
   predictNow(): Prediction | undefined {
+    // The row is built even without a model: it keeps the counters' last readings current.
+    const input = this.inference?.row(this.expected().columns.length);
     const { champion, runtime } = this;
-    if (!champion || !runtime) return undefined;
-    const input = this.options.recent ? this.datasetRow() : this.latestRow();
-    if (!input) return undefined;
+    if (!champion || !runtime || !input) return undefined;
+    this.noteInputs(input);
+    if (input.ts === undefined) return undefined;
 
     const scaled = scaleRow(champion.scalers.features, input.row);
     const out = champion.forward
@@ -158,40 +187,20 @@ export class Learner implements Component {
     };
   }
 
-  /** The row the dataset builds for the newest complete cell, as training built its rows. */
-  private datasetRow(): { ts: number; row: number[] } | undefined {
-    const { config, features, recent, clock } = this.options;
-    const span = inferenceSpan(config, clock.now());
-    const tags = datasetTags(config, features);
-    const series = recent?.recent(tags, span.fromTs) ?? new Map();
-    const dataset = buildDataset(series, config, features, this.counters?.state ?? {}, {
-      untilTs: span.untilTs,
-    });
-    if (this.counters) this.counters.state = dataset.counterState;
-    // Target values of recent cells, for the drift watch: a formula target exists only here.
-    this.drift?.actuals(dataset.ts, dataset.y);
-    const row = dataset.X.at(-1);
-    // A newest row for an older cell means an input is stale.
-    if (!row || dataset.ts.at(-1) !== span.rowTs) return undefined;
-    return { ts: span.rowTs, row };
-  }
-
-  /**
-   * Without a recent span (tests, tools), plain latest values stand in: valid only while
-   * the columns are the feature tags themselves (no counters, formula or derived columns).
-   */
-  private latestRow(): { ts: number; row: number[] } | undefined {
-    const { config, features, latest, clock } = this.options;
-    if (this.expected().columns.length !== features.length) return undefined;
-    const now = clock.now();
-    const maxAge = config.maxFillSteps * config.gridMs + config.gridMs;
-    const row: number[] = [];
-    for (const tag of features) {
-      const reading = latest.latest(tag);
-      if (!reading || now - reading.ts > maxAge) return undefined;
-      row.push(reading.value);
+  /** Logs when predictions stop for bad inputs and when they resume. */
+  private noteInputs(input: InputRow): void {
+    const why = input.ts === undefined ? input.why : undefined;
+    if (why === this.unknownWhy) return;
+    const { logger } = this.options;
+    if (why === "inputs bad") {
+      logger.info(
+        { tags: input.ts === undefined ? input.tags : [] },
+        "predictions unknown: inputs bad or not read yet",
+      );
+    } else if (this.unknownWhy === "inputs bad") {
+      logger.info("predictions resumed");
     }
-    return { ts: now, row };
+    this.unknownWhy = why;
   }
 
   /** Asks for a training run at the next check, whatever the schedule says. */
@@ -208,7 +217,7 @@ export class Learner implements Component {
     if (!store || !this.runtime) throw new Error("the learner is not running");
     const version = await store.current();
     if (!version) throw new Error("no current model version in the model directory");
-    const champion = await this.toChampion(await store.load(version));
+    const champion = await toChampion(this.loaderDeps(), await store.load(version));
     this.swapChampion(champion);
     this.options.logger.info({ version, holdoutMae: champion.meta.holdoutMae }, "model reloaded");
     return { version };
@@ -255,18 +264,10 @@ export class Learner implements Component {
   private async trainIfDue(): Promise<void> {
     const trigger = this.dueReason();
     const { config, logger, clock } = this.options;
-    const { trainer, trainingSet } = this;
-    if (!trigger || !trainer || !trainingSet) return;
-    const started = clock.monotonic();
-    const data = await trainingSet.build(clock.now());
-    logger.debug(
-      { rows: data.windowRows, ms: Math.round(clock.monotonic() - started) },
-      "training rows read",
-    );
-    if (data.windowRows < config.minRows) {
-      logger.debug({ rows: data.windowRows, minRows: config.minRows }, "too few rows to train");
-      return;
-    }
+    const { trainer } = this;
+    if (!trigger || !trainer) return;
+    const data = await this.readTrainingData();
+    if (!data) return;
 
     const champion = this.champion;
     const swaps = this.championSwaps;
@@ -285,63 +286,62 @@ export class Learner implements Component {
       logger.info({ trigger }, "champion changed during the run: challenger discarded");
       return;
     }
-
     const verdict = judgeChallenger(result.metrics, result.champion, config.promoteMargin);
-    const context: PromotionContext = { result, data, trigger, verdict, champion: champion?.meta };
-    if (!verdict.promote) {
-      recordRejection(this.options, context);
+    await this.settle({ result, data, trigger, verdict, champion: champion?.meta });
+  }
+
+  /** The rows for a run, or undefined when there are too few yet. */
+  private async readTrainingData(): Promise<TrainingData | undefined> {
+    const { config, logger, clock } = this.options;
+    const started = clock.monotonic();
+    const data = await (this.trainingSet as TrainingSet).build(clock.now());
+    const ms = Math.round(clock.monotonic() - started);
+    logger.debug({ rows: data.windowRows, ms }, "training rows read");
+    if (data.windowRows >= config.minRows) return data;
+    logger.debug({ rows: data.windowRows, minRows: config.minRows }, "too few rows to train");
+    return undefined;
+  }
+
+  /** Promotes, rejects, or backs off from a diverged challenger. */
+  private async settle(context: PromotionContext): Promise<void> {
+    if (!Number.isFinite(context.result.metrics.holdoutMae)) {
+      // Diverged: the same data and settings would diverge again at the next check.
+      recordRejection(this.options, context, this.backOff());
+      this.lastError = context.verdict.reason;
       return;
     }
-    await this.promote(context);
+    this.failedRuns = 0;
     this.lastError = undefined;
+    if (context.verdict.promote) await this.promote(context);
+    else recordRejection(this.options, context);
   }
 
   /** Saves the challenger, makes it current on disk, then swaps it in for predictions. */
   private async promote(context: PromotionContext): Promise<void> {
-    const { config, clock } = this.options;
-    const { result, data } = context;
-    const store = this.store as ModelStore;
-    const runtime = this.runtime as TfRuntime;
-    const expected = this.expected();
-    const { metrics } = result;
-    const meta = {
-      createdTs: clock.now(),
-      features: data.request.features,
-      target: config.target,
-      tags: expected.tags,
-      columns: expected.columns,
-      holdoutMae: metrics.holdoutMae,
-      holdoutRmse: metrics.holdoutRmse,
-      trainRows: metrics.trainRows,
-      holdoutRows: metrics.holdoutRows,
-      windowRows: data.windowRows,
-      reservoirRows: data.reservoirRows,
-      dataFromTs: data.fromTs,
-      dataToTs: data.toTs,
-      band: result.band && { ...result.band, quantiles: config.band },
-      warmStarted: result.warmStarted,
-      model: config.model,
-      backend: result.backend,
-      trainMs: metrics.trainMs,
-    };
-    // Load before saving: a model that does not load back must not become current.
-    const network = await loadNetwork(runtime.tf, result.files);
-    const version = await store.save({ files: result.files, scalers: result.scalers, meta });
-    await store.setCurrent(version);
-    const { files, scalers } = result;
-    const forward = denseForward(network);
-    this.swapChampion({ meta: { ...meta, version }, network, forward, scalers, files });
-    await store.prune(config.keepVersions);
-    recordPromotion(this.options, context, version);
+    const { config, logger } = this.options;
+    const champion = await saveChampion(this.loaderDeps(), config, context);
+    this.swapChampion(champion);
+    recordPromotion(this.options, context, champion.meta.version);
+    // The new champion is current on disk and in memory whatever pruning does.
+    await this.store?.prune(config.keepVersions).catch((err: unknown) => {
+      logger.warn({ err: String(err) }, "old model versions not pruned");
+    });
   }
 
   private trainingFailed(err: unknown): void {
     if (!this.running) return;
-    const { config, logger, clock } = this.options;
     this.lastError = err instanceof Error ? err.message : String(err);
-    const backoff = Math.min(FAILED_RUN_BACKOFF_MS, config.retrainIntervalMs);
+    recordFailure(this.options, this.lastError, this.backOff());
+  }
+
+  /** Starts the wait before the next run after a failed one; returns its length. */
+  private backOff(): number {
+    const { config, clock } = this.options;
+    this.failedRuns++;
+    const doubled = FAILED_RUN_BACKOFF_MS * 2 ** Math.min(this.failedRuns - 1, 20);
+    const backoff = Math.min(doubled, config.retrainIntervalMs);
     this.backoffUntilMono = clock.monotonic() + backoff;
-    logger.error({ err: this.lastError, retryInMs: backoff }, "training failed");
+    return backoff;
   }
 
   // Champion
@@ -351,18 +351,25 @@ export class Learner implements Component {
     return this.expectedCache;
   }
 
-  private async loadChampion(): Promise<void> {
+  private loaderDeps(): LoaderDeps {
+    const { logger, events, clock } = this.options;
+    const tf = (this.runtime as TfRuntime).tf;
+    return {
+      store: this.store as ModelStore,
+      tf,
+      expected: this.expected(),
+      logger,
+      events,
+      clock,
+    };
+  }
+
+  /** The stored champion, or an older usable version; none stops the gateway. */
+  private async loadStoredChampion(): Promise<void> {
     const { logger, config, clock } = this.options;
-    const stored = await (this.store as ModelStore).loadCurrent();
-    if (!stored) {
-      logger.info("no trained model on disk yet");
-      return;
-    }
-    let champion: Champion;
-    try {
-      champion = await this.toChampion(stored);
-    } catch (err) {
-      if (!(err instanceof ModelRefusedError)) throw err;
+    const champion = await loadChampion(this.loaderDeps());
+    if (!champion) {
+      logger.info("no usable trained model on disk yet");
       return;
     }
     this.swapChampion(champion);
@@ -373,22 +380,6 @@ export class Learner implements Component {
       { version: champion.meta.version, holdoutMae: champion.meta.holdoutMae },
       "loaded model",
     );
-  }
-
-  /** Checks a stored model against the config and builds its network. */
-  private async toChampion(stored: StoredModel): Promise<Champion> {
-    const { meta } = stored;
-    const why = incompatibility(meta, this.expected());
-    if (why) {
-      this.options.logger.warn(
-        { version: meta.version, modelTags: modelTags(meta), configTags: this.expected().tags },
-        `model refused: ${why}; a new one will be trained`,
-      );
-      throw new ModelRefusedError(meta.version, why);
-    }
-    const network = await loadNetwork((this.runtime as TfRuntime).tf, stored.files);
-    const forward = denseForward(network);
-    return { meta, network, forward, scalers: stored.scalers, files: stored.files };
   }
 
   private swapChampion(next: Champion): void {

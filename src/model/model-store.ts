@@ -40,6 +40,11 @@ export interface ModelMeta {
   windowRows?: number;
   reservoirRows?: number;
   warmStarted?: boolean;
+  /**
+   * What cleaning dropped or repaired in the window the model saw, per tag and reason, and
+   * why cells were left out (nonzero counts only). Absent in versions from before.
+   */
+  cleaning?: { tags: Record<string, Record<string, number>>; rows: Record<string, number> };
 }
 
 export interface StoredModel {
@@ -150,6 +155,13 @@ export class ModelStore {
     if (meta.version !== version || !Array.isArray(meta.features)) {
       throw new Error(`${folder}/meta.json does not describe version ${version}`);
     }
+    const needed = weightBytes(weightSpecs);
+    if (needed !== undefined && weights.length !== needed) {
+      throw new Error(
+        `${folder}/weights.bin has ${weights.length} bytes, its manifest needs ${needed}: ` +
+          "the file is truncated or damaged",
+      );
+    }
     return {
       meta,
       files: {
@@ -166,32 +178,37 @@ export class ModelStore {
   }
 
   /**
-   * The champion, or the newest older version that reads back if the champion does not
-   * (a damaged disk, a hand-edited file). Undefined when no version is readable.
+   * The versions to try as champion, best first: the current one, then the older ones,
+   * newest first (a newer version was never promoted). Without a valid pointer, every
+   * version, newest first. See champion-loader.ts.
    */
-  async loadCurrent(): Promise<StoredModel | undefined> {
+  async championCandidates(): Promise<string[]> {
     const versions = await this.list();
     const current = await this.current();
     if (current === undefined && versions.length > 0) {
       this.logger.warn({ dir: this.dir }, "model pointer missing or unreadable");
     }
     const limit = current ? versionNumber(current) : Infinity;
-    const candidates = versions.filter((v) => versionNumber(v) <= limit).reverse();
-    for (const version of candidates) {
-      try {
-        const model = await this.load(version);
-        if (version !== current) this.logger.warn({ version, current }, "fell back to model");
-        return model;
-      } catch (err) {
-        this.logger.warn({ version, err: String(err) }, "model unreadable");
-      }
-    }
-    return undefined;
+    return versions.filter((v) => versionNumber(v) <= limit).reverse();
   }
 }
 
 function versionNumber(version: string): number {
   return Number(VERSION_RE.exec(version)?.[1] ?? Number.NaN);
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
+/** Bytes the weights of a manifest take; undefined when a dtype has no fixed size. */
+function weightBytes(specs: readonly { shape?: unknown; dtype?: unknown }[]): number | undefined {
+  let bytes = 0;
+  for (const spec of specs) {
+    const size = DTYPE_BYTES[String(spec.dtype ?? "float32")];
+    if (size === undefined) return undefined;
+    const shape = Array.isArray(spec.shape) ? (spec.shape as number[]) : [];
+    bytes += size * shape.reduce((n, d) => n * d, 1);
+  }
+  return bytes;
 }
 
 /** A version saved without optimizer state (or with a damaged one) warm-starts weights only. */

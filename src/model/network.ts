@@ -33,26 +33,59 @@ export function predictRows(tf: Tf, model: LayersModel, rows: number[][]): numbe
 type Activation = (v: number) => number;
 const ACTIVATIONS: Record<string, Activation> = { linear: (v) => v, relu: (v) => Math.max(v, 0) };
 
+type Step =
+  | { name: string; kind: "input" }
+  | { name: string; kind: "average"; from: string[] }
+  | {
+      name: string;
+      kind: "dense";
+      from: string;
+      kernel: number[][];
+      bias: number[];
+      act: Activation;
+    };
+
 /**
  * The network as plain arithmetic, for predicting one row on the main thread every grid
  * step: a dense stack this small costs microseconds in JavaScript, while a tfjs call costs
- * a millisecond of tensor bookkeeping. Undefined for a network that is not a stack of dense
- * layers with linear or relu activations; predictRows then serves.
+ * a millisecond of tensor bookkeeping. Handles a stack of dense layers with linear or relu
+ * activations, and an ensemble of such stacks averaged; undefined for anything else, and
+ * predictRows then serves.
  */
 export function denseForward(model: LayersModel): ((row: number[]) => number) | undefined {
-  const layers: Array<{ kernel: number[][]; bias: number[]; act: Activation }> = [];
+  const steps: Step[] = [];
   for (const layer of model.layers) {
-    const act = ACTIVATIONS[String(layer.getConfig().activation ?? "linear")];
-    const weights = layer.getWeights();
-    if (layer.getClassName() !== "Dense" || !act || weights.length !== 2) return undefined;
-    const [kernel, bias] = weights.map((w) => w.arraySync());
-    layers.push({ kernel: kernel as number[][], bias: bias as number[], act });
-  }
-  return (row) => {
-    let v = row;
-    for (const { kernel, bias, act } of layers) {
-      v = bias.map((b, j) => act(v.reduce((sum, x, i) => sum + x * (kernel[i]?.[j] ?? 0), b)));
+    const name = layer.name;
+    const from = (layer.inboundNodes[0]?.inboundLayers ?? []).map((l) => l.name);
+    const kind = layer.getClassName();
+    if (kind === "InputLayer") steps.push({ name, kind: "input" });
+    else if (kind === "Average") steps.push({ name, kind: "average", from });
+    else {
+      const act = ACTIVATIONS[String(layer.getConfig().activation ?? "linear")];
+      const weights = layer.getWeights();
+      if (kind !== "Dense" || !act || weights.length !== 2 || from.length > 1) return undefined;
+      const [kernel, bias] = weights.map((w) => w.arraySync()) as [number[][], number[]];
+      steps.push({ name, kind: "dense", from: from[0] ?? "", kernel, bias, act });
     }
-    return v[0] ?? Number.NaN;
+  }
+  const output = steps.at(-1)?.name;
+  return (row) => {
+    // A Sequential's first layer reads from an input layer it does not list: the row.
+    const values = new Map<string, number[]>();
+    const read = (name: string) => values.get(name) ?? row;
+    for (const step of steps) values.set(step.name, evaluate(step, row, read));
+    return (output === undefined ? undefined : values.get(output)?.[0]) ?? Number.NaN;
   };
+}
+
+function evaluate(step: Step, row: number[], read: (name: string) => number[]): number[] {
+  if (step.kind === "input") return row;
+  if (step.kind === "average") {
+    const inputs = step.from.map(read);
+    const first = inputs[0] ?? [];
+    return first.map((_, j) => inputs.reduce((s, v) => s + (v[j] as number), 0) / inputs.length);
+  }
+  const v = read(step.from);
+  const { kernel, bias, act } = step;
+  return bias.map((b, j) => act(v.reduce((sum, x, i) => sum + x * (kernel[i]?.[j] ?? 0), b)));
 }

@@ -4,6 +4,7 @@
 import type { Clock } from "../core/clock.js";
 import type { EventSink } from "../core/events.js";
 import type { Logger } from "../core/logger.js";
+import type { DatasetCounts } from "../preprocess/dataset.js";
 import type { ModelMeta } from "./model-store.js";
 import type { Verdict } from "./promotion.js";
 import type { TrainingData } from "./training-set.js";
@@ -25,6 +26,25 @@ export interface PromotionContext {
   champion?: ModelMeta;
 }
 
+/** What the run's data cost in cleaning, nonzero counts only: per tag, and cells left out. */
+export interface CleaningSummary {
+  tags: Record<string, Record<string, number>>;
+  rows: Record<string, number>;
+}
+
+export function cleaningSummary(counts: DatasetCounts): CleaningSummary {
+  const nonzero = (c: object) =>
+    Object.fromEntries(Object.entries(c).filter(([, v]) => typeof v === "number" && v > 0));
+  const tags: CleaningSummary["tags"] = {};
+  for (const [tag, c] of Object.entries(counts.tags)) {
+    const kept = nonzero(c);
+    if (Object.keys(kept).length > 0) tags[tag] = kept;
+  }
+  // Rows kept are reported as rows already; these say why the others are not there.
+  const { kept: _, ...left } = counts.rows;
+  return { tags, rows: nonzero(left) };
+}
+
 function comparison(context: PromotionContext) {
   const { result, champion } = context;
   return {
@@ -44,8 +64,9 @@ export function recordPromotion(deps: RecordDeps, context: PromotionContext, ver
   const { data } = context;
   const rows = metrics.trainRows + metrics.holdoutRows;
   const fields = { version, ...comparison(context), rows, trainMs: metrics.trainMs };
+  const cleaning = cleaningSummary(data.counts);
   // "model trained" is the line operators and the end-to-end tests look for.
-  logger.info({ ...fields, warmStarted, promoted: true }, "model trained");
+  logger.info({ ...fields, warmStarted, promoted: true, cleaning }, "model trained");
   events.event({
     ts: clock.now(),
     kind: "model.promoted",
@@ -58,19 +79,35 @@ export function recordPromotion(deps: RecordDeps, context: PromotionContext, ver
       excludedRows: data.excludedRows,
       warmStarted,
       backend,
+      cleaning,
     },
   });
 }
 
-export function recordRejection(deps: RecordDeps, context: PromotionContext) {
+/** A challenger not promoted; `retryInMs` when it diverged and the next run waits. */
+export function recordRejection(deps: RecordDeps, context: PromotionContext, retryInMs?: number) {
   const { logger, events, clock } = deps;
-  const fields = comparison(context);
-  logger.warn(fields, "model rejected");
+  const fields = { ...comparison(context), ...(retryInMs !== undefined && { retryInMs }) };
+  logger.warn({ ...fields, cleaning: cleaningSummary(context.data.counts) }, "model rejected");
+  const retry = retryInMs === undefined ? "" : `; next try in ${Math.round(retryInMs / 1000)} s`;
   events.event({
     ts: clock.now(),
     kind: "model.rejected",
     source: "learner",
-    message: `challenger rejected: ${context.verdict.reason}`,
+    message: `challenger rejected: ${context.verdict.reason}${retry}`,
     data: { ...fields, ...context.result.metrics, warmStarted: context.result.warmStarted },
+  });
+}
+
+/** A training run that threw (the worker crashed, the history could not be read). */
+export function recordFailure(deps: RecordDeps, error: string, retryInMs: number) {
+  const { logger, events, clock } = deps;
+  logger.error({ err: error, retryInMs }, "training failed");
+  events.event({
+    ts: clock.now(),
+    kind: "model.failed",
+    source: "learner",
+    message: `training failed: ${error}; next try in ${Math.round(retryInMs / 1000)} s`,
+    data: { error, retryInMs },
   });
 }

@@ -2,14 +2,20 @@
 // thread would stall polling and alarms; here it only competes for a core. The thread stays
 // up between runs so the tf backend is initialised once.
 
-import { parentPort } from "node:worker_threads";
-import { initBackend } from "./backend.js";
+import { parentPort, workerData } from "node:worker_threads";
+import { type BackendName, initBackend } from "./backend.js";
 import { trainModel } from "./fit.js";
 import type { TrainRequest, TrainResult } from "./types.js";
 
 export interface WorkerRequest {
   id: number;
   request: TrainRequest;
+}
+
+/** What the trainer hands the thread at its start. */
+export interface WorkerData {
+  /** The backends to try, in order; default: tensorflow, wasm, cpu. */
+  backendOrder?: readonly BackendName[];
 }
 
 export type WorkerMessage =
@@ -22,7 +28,7 @@ const port = parentPort;
 if (!port) throw new Error("train-worker.js must run in a worker thread");
 
 try {
-  const runtime = await initBackend();
+  const runtime = await initBackend((workerData as WorkerData | undefined)?.backendOrder);
   port.on("message", (msg: WorkerRequest) => {
     // Runs are queued by the trainer one at a time, so no two fits share the engine.
     trainModel(runtime, msg.request).then(

@@ -6,13 +6,16 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "../core/logger.js";
-import type { WorkerMessage, WorkerRequest } from "./train-worker.js";
+import type { BackendName } from "./backend.js";
+import type { WorkerData, WorkerMessage, WorkerRequest } from "./train-worker.js";
 import type { TrainRequest, TrainResult } from "./types.js";
 
 export interface TrainerOptions {
   logger: Logger;
   /** The compiled train-worker.js; default: beside this file, else in dist/. */
   workerUrl?: URL;
+  /** The backends the worker tries, in order, as the main thread does. */
+  backendOrder?: readonly BackendName[];
 }
 
 interface Pending {
@@ -88,7 +91,8 @@ export class Trainer {
 
   private spawn(): Promise<string> {
     const url = this.options.workerUrl ?? resolveWorkerUrl();
-    const worker = new Worker(url);
+    const workerData: WorkerData = { backendOrder: this.options.backendOrder };
+    const worker = new Worker(url, { workerData });
     this.worker = worker;
     return new Promise<string>((resolve, reject) => {
       worker.on("message", (msg: WorkerMessage) => {

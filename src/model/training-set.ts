@@ -7,11 +7,13 @@ import type { Logger } from "../core/logger.js";
 import type { HistorySource } from "../core/series.js";
 import {
   buildDataset,
+  type DatasetCounts,
   datasetTags,
   inputsRowsNeeded,
   trainingRows,
 } from "../preprocess/dataset.js";
 import { type AlarmSpanSource, outsideSpans } from "./alarm-spans.js";
+import { type BadReadingSource, between } from "./bad-readings.js";
 import { Reservoir, type SampleRow } from "./reservoir.js";
 import type { TrainRequest } from "./types.js";
 
@@ -23,6 +25,8 @@ export interface TrainingSetOptions {
   /** Input tags in model column order. */
   features: string[];
   history: HistorySource;
+  /** When readings were bad: they stop the fill, so a fault's cells are not trained on. */
+  badReadings?: BadReadingSource;
   /** Consulted only when config.excludeAlarms is set. */
   alarmSpans?: AlarmSpanSource;
   logger: Logger;
@@ -37,6 +41,8 @@ export interface TrainingData {
   reservoirRows: number;
   /** Aligned rows left out because a rule was in alarm. */
   excludedRows: number;
+  /** What cleaning dropped or repaired per tag, and why cells were left out, in the window. */
+  counts: DatasetCounts;
 }
 
 /**
@@ -81,6 +87,7 @@ export class TrainingSet {
       windowRows: rows.length,
       reservoirRows: older.length,
       excludedRows: excluded,
+      counts: window.counts,
     };
   }
 
@@ -118,38 +125,50 @@ export class TrainingSet {
   private async rows(
     fromTs: number,
     toTs: number,
-  ): Promise<{ rows: SampleRow[]; excluded: number }> {
-    const { config, alarmSpans, logger } = this.options;
+  ): Promise<{ rows: SampleRow[]; excluded: number; counts: DatasetCounts }> {
+    const { config, features, alarmSpans, logger, badReadings } = this.options;
     const rows: SampleRow[] = [];
-    const counts: Record<string, number> = {};
+    const counts: DatasetCounts = { tags: {}, rows: {} as DatasetCounts["rows"] };
     // Slices end on cell edges, so no cell is split between two of them.
     const cell = (ts: number) => Math.floor(ts / config.gridMs) * config.gridMs;
+    const lookback = inputsRowsNeeded(config) * config.gridMs;
+    // One read of the bad readings for the whole span; each slice takes its part.
+    const tags = datasetTags(config, features);
+    const bad = badReadings?.badReadings(tags, cell(fromTs) - lookback, toTs);
     for (let from = cell(fromTs); from < toTs; from += CHUNK_CELLS * config.gridMs) {
-      const part = this.slice(from, Math.min(from + CHUNK_CELLS * config.gridMs, toTs));
+      const part = this.slice(from, Math.min(from + CHUNK_CELLS * config.gridMs, toTs), bad);
       rows.push(...part.rows);
-      for (const [k, v] of Object.entries(part.counts)) counts[k] = (counts[k] ?? 0) + v;
+      addCounts(counts, part.counts);
       await new Promise((resolve) => setImmediate(resolve));
     }
     const spans = config.excludeAlarms && alarmSpans ? alarmSpans.alarmSpans(fromTs, toTs) : [];
     const kept = outsideSpans(rows, spans);
-    logger.debug({ rows: kept.length, ...counts }, "training rows");
-    return { rows: kept, excluded: rows.length - kept.length };
+    logger.debug({ rows: kept.length, ...counts.rows }, "training rows");
+    return { rows: kept, excluded: rows.length - kept.length, counts };
   }
 
   /** The rows of cells in [fromTs, toTs), from readings reaching back as inference reads. */
-  private slice(fromTs: number, toTs: number): { rows: SampleRow[]; counts: object } {
+  private slice(
+    fromTs: number,
+    toTs: number,
+    bad: ReadonlyMap<string, readonly number[]> | undefined,
+  ): { rows: SampleRow[]; counts: DatasetCounts } {
     const { config, features, history } = this.options;
     const tags = datasetTags(config, features);
-    const lookback = inputsRowsNeeded(config) * config.gridMs;
+    const from = fromTs - inputsRowsNeeded(config) * config.gridMs;
+    const sliceBad = bad && new Map([...bad].map(([tag, ts]) => [tag, between(ts, from, toTs)]));
     // Counter state is not carried between slices: the look-back covers each slice's first
     // counter step, as it does at inference.
+    // Each slice counts its own cells only: its look-back belongs to the slice before.
     const dataset = buildDataset(
-      history.history(tags, fromTs - lookback, toTs),
+      history.history(tags, from, toTs),
       config,
       features,
       {},
       {
         untilTs: toTs,
+        bad: sliceBad,
+        countFromTs: fromTs,
       },
     );
     const known = trainingRows(dataset);
@@ -157,6 +176,20 @@ export class TrainingSet {
     known.ts.forEach((ts, i) => {
       if (ts >= fromTs) rows.push({ ts, x: known.X[i] as number[], y: known.y[i] as number });
     });
-    return { rows, counts: dataset.counts.rows };
+    return { rows, counts: dataset.counts };
+  }
+}
+
+/** Adds `part`'s counts into `sum`, field by field. */
+function addCounts(sum: DatasetCounts, part: DatasetCounts): void {
+  const add = (into: object, from: object) => {
+    const target = into as Record<string, number>;
+    for (const [k, v] of Object.entries(from)) target[k] = (target[k] ?? 0) + (v as number);
+  };
+  add(sum.rows, part.rows);
+  for (const [tag, c] of Object.entries(part.tags)) {
+    const into = sum.tags[tag];
+    if (into) add(into, c);
+    else sum.tags[tag] = { ...c };
   }
 }

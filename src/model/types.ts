@@ -58,6 +58,8 @@ export interface TrainRequest {
   warmStart?: boolean;
   /** Which residual quantiles to report as the prediction band. */
   band?: BandQuantiles;
+  /** Seeds the initial weights and the shuffle; default DEFAULT_SEED (fit.ts). */
+  seed?: number;
 }
 
 export interface HoldoutMetrics {

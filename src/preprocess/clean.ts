@@ -49,20 +49,29 @@ export function emptyCleaningCounts(): CleaningCounts {
 /** MAD of normally distributed data times this is its standard deviation. */
 export const MAD_TO_SIGMA = 1.4826;
 
+/** Counts one reading dropped or repaired, by reason, at its ts. */
+type Tally = (reason: keyof CleaningCounts, ts: number) => void;
+
 /**
  * Cleans one tag's readings in order: order and duplicates, plausibility limits, stuck
- * sensor, outliers. Pure apart from adding to `counts`; the input is not modified.
+ * sensor, outliers. Pure apart from adding to `counts`; the input is not modified. Only
+ * readings at or after `countFromTs` are counted: the ones before it are a look-back that
+ * another call counts.
  */
 export function cleanSeries(
   series: TimeSeries,
   options: CleaningOptions,
   gridMs: number,
   counts: CleaningCounts,
+  countFromTs = Number.NEGATIVE_INFINITY,
 ): TimeSeries {
-  let out = dedupe(series, counts);
-  out = applyLimits(out, options, counts);
-  if (options.stuckAfterMs !== undefined) out = dropStuck(out, options.stuckAfterMs, counts);
-  if (options.outlier) out = handleOutliers(out, options.outlier, gridMs, counts);
+  const count: Tally = (reason, ts) => {
+    if (ts >= countFromTs) counts[reason]++;
+  };
+  let out = dedupe(series, count);
+  out = applyLimits(out, options, count);
+  if (options.stuckAfterMs !== undefined) out = dropStuck(out, options.stuckAfterMs, count);
+  if (options.outlier) out = handleOutliers(out, options.outlier, gridMs, count);
   return out;
 }
 
@@ -76,24 +85,24 @@ export function cleaningLookbackMs(options: CleaningOptions, gridMs: number): nu
 }
 
 /** Same ts twice keeps the later reading (the newer write); older-than-previous is dropped. */
-function dedupe(series: TimeSeries, counts: CleaningCounts): TimeSeries {
+function dedupe(series: TimeSeries, count: Tally): TimeSeries {
   const ts: number[] = [];
   const values: number[] = [];
   for (let i = 0; i < series.ts.length; i++) {
     const t = series.ts[i] as number;
     const v = series.values[i] as number;
     if (!Number.isFinite(v)) {
-      counts.notFinite++;
+      count("notFinite", t);
       continue;
     }
     const last = ts.length - 1;
     if (last >= 0 && t === ts[last]) {
-      counts.duplicate++;
+      count("duplicate", t);
       values[last] = v;
       continue;
     }
     if (last >= 0 && t < (ts[last] as number)) {
-      counts.outOfOrder++;
+      count("outOfOrder", t);
       continue;
     }
     ts.push(t);
@@ -102,16 +111,16 @@ function dedupe(series: TimeSeries, counts: CleaningCounts): TimeSeries {
   return { ts, values };
 }
 
-function applyLimits(series: TimeSeries, options: CleaningOptions, counts: CleaningCounts) {
+function applyLimits(series: TimeSeries, options: CleaningOptions, count: Tally) {
   const { min, max } = options;
   if (min === undefined && max === undefined) return series;
-  return keepWhere(series, (v) => {
+  return keepWhere(series, (v, i) => {
     if (min !== undefined && v < min) {
-      counts.belowMin++;
+      count("belowMin", series.ts[i] as number);
       return false;
     }
     if (max !== undefined && v > max) {
-      counts.aboveMax++;
+      count("aboveMax", series.ts[i] as number);
       return false;
     }
     return true;
@@ -123,12 +132,12 @@ function applyLimits(series: TimeSeries, options: CleaningOptions, counts: Clean
  * earlier. The first readings of such a run are kept: when they arrived nobody could tell
  * the sensor had frozen, and inference must decide on the data it has at that moment.
  */
-function dropStuck(series: TimeSeries, stuckAfterMs: number, counts: CleaningCounts) {
+function dropStuck(series: TimeSeries, stuckAfterMs: number, count: Tally) {
   let runStart = 0;
   return keepWhere(series, (v, i) => {
     if (i > 0 && v !== series.values[i - 1]) runStart = i;
     const stuck = (series.ts[i] as number) - (series.ts[runStart] as number) >= stuckAfterMs;
-    if (stuck) counts.stuck++;
+    if (stuck) count("stuck", series.ts[i] as number);
     return !stuck;
   });
 }
@@ -143,7 +152,7 @@ function handleOutliers(
   series: TimeSeries,
   outlier: NonNullable<CleaningOptions["outlier"]>,
   gridMs: number,
-  counts: CleaningCounts,
+  count: Tally,
 ): TimeSeries {
   const { windowRows, threshold, action } = outlier;
   const spanMs = windowRows * gridMs;
@@ -161,10 +170,10 @@ function handleOutliers(
     let kept = v;
     if (bounds && (v < bounds.low || v > bounds.high)) {
       if (action === "drop") {
-        counts.outlierDropped++;
+        count("outlierDropped", t);
         continue;
       }
-      counts.outlierClipped++;
+      count("outlierClipped", t);
       kept = v < bounds.low ? bounds.low : bounds.high;
     }
     ts.push(t);

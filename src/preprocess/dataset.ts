@@ -5,13 +5,16 @@
 //
 //   datasetTags(config, features) → string[]
 //     Tags to fetch: the features, the target (or the formula's tags), the counters.
-//   buildDataset(series, config, features, counterState?, { untilTs }?) → Dataset
+//   buildDataset(series, config, features, counterState?, { untilTs, bad, countFromTs }?)
 //     Per tag: clean (clean.ts), resample onto the grid and fill (resample.ts); counters
-//     become increases per grid step (counter.ts); then the feature columns, the derived
-//     columns (derived.ts) and the target, given or computed by `formula` (formula.ts).
-//     X has one row per grid cell whose inputs are all known; y is undefined where the
-//     target is not. Only readings before the cell holding `untilTs` are used, so that the
-//     newest row is a complete cell. Every value left out is counted in `counts`.
+//     become increases per grid step between their real readings (counter.ts); then the
+//     feature columns, the derived columns (derived.ts) and the target, given or computed
+//     by `formula` (formula.ts). X has one row per grid cell whose inputs are all known; y
+//     is undefined where the target is not. Only readings before the cell holding `untilTs`
+//     are used, so that the newest row is a complete cell. `bad` holds each tag's bad
+//     readings: from one until the next good reading the tag is unknown, never filled.
+//     Every value left out is counted in `counts` (from countFromTs on, when given, so a
+//     caller building in slices with a look-back counts each value once).
 //   inputsRowsNeeded(config) → number
 //     Grid rows an inference call must fetch for its newest row to equal the training row.
 //   inferenceSpan(config, nowTs) → { fromTs, untilTs, rowTs }
@@ -25,47 +28,45 @@
 // windows, lags and counter deltas count grid steps; a row whose target is unknown (or
 // whose formula divides by zero) stays in X with y undefined, so inference does not depend
 // on the target; trainingRows() leaves it out of fitting. `fill: linear` on an input looks
-// ahead, so at inference the newest cell has a row only once that input has a reading in it.
+// ahead, so at inference the newest cell has a row only once that input has a reading in it;
+// so does a counter input, whose increase into a cell is known only once it is read again.
+// LIMITATION: a counter input therefore needs a reading in every grid cell for a prediction
+// every cell; poll counters at least once per gridMs.
 //
 // Columns: the features in the order given, then for each feature its derived columns
 // (`tag:mean5`, …, `tag:lag1`; see derived.ts).
 
 import type { LearningConfig } from "../config/schema.js";
 import type { TimeSeries } from "../core/series.js";
+import { cleaningLookbackMs, cleanSeries } from "./clean.js";
 import {
-  type CleaningCounts,
-  cleaningLookbackMs,
-  cleanSeries,
-  emptyCleaningCounts,
-} from "./clean.js";
-import {
-  type CounterBits,
   type CounterState,
-  counterDeltas,
   counterStateAfter,
+  RATE_WINDOW_CELLS,
   seedFromState,
 } from "./counter.js";
 import { derivedColumns, derivedLookbackRows } from "./derived.js";
 import { type Formula, type FormulaRow, parseFormula } from "./formula.js";
-import { resampleSeries } from "./resample.js";
+import {
+  type CellRange,
+  counterOptions,
+  emptyTagCounts,
+  type TagColumns,
+  type TagCounts,
+  tagColumns,
+} from "./tag-columns.js";
 
 export type { CounterState } from "./counter.js";
 export { loadCounterState, saveCounterState } from "./counter.js";
-
-export interface TagCounts extends CleaningCounts {
-  /** Cells given a value by forward or linear fill. */
-  filled: number;
-  /** Counter steps across a rollover (the increase is kept). */
-  rollover: number;
-  /** Counter steps that were a reset (the increase is unknown). */
-  reset: number;
-}
+export type { TagCounts } from "./tag-columns.js";
 
 export interface RowCounts {
   /** Rows in X. */
   kept: number;
   /** Cells left out: an input had no value within the fill reach. */
   missing: number;
+  /** Cells left out: an input's last reading was bad (device down, timeout). */
+  bad: number;
   /** Cells left out: an input counter was reset in that step. */
   reset: number;
   /** Cells left out: a derived window or lag reached a cell without a value. */
@@ -97,6 +98,13 @@ export interface Dataset {
 export interface BuildOptions {
   /** Use readings before the cell holding untilTs only; the last row is the cell before. */
   untilTs?: number;
+  /** Timestamps of each tag's bad readings, ascending: they end what is known of the tag. */
+  bad?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Count only readings and cells from this ts on: what comes before is a look-back, which
+   * the call building the rows before it counts. Rows before it are built all the same.
+   */
+  countFromTs?: number;
 }
 
 /** A dense grid of more cells than this is refused: the caller fetched far too long a span. */
@@ -114,7 +122,8 @@ export function datasetTags(config: LearningConfig, features: readonly string[])
  * Grid rows an inference call needs, counted back from and including its newest row: the
  * derived windows and lags, a counter's previous cell, the fill reach (linear looks one
  * cell further), and the cleaning's look back (outlier window and stuck run) of the oldest
- * reading used, with one fill reach of margin for the reading that opens a stuck run.
+ * reading used, with one fill reach of margin for the reading that opens a stuck run; with
+ * counters, the recent steps a rollover is judged by (RATE_WINDOW_CELLS and their reach).
  */
 export function inputsRowsNeeded(config: LearningConfig): number {
   // LIMITATION: a stuck run is judged from its first reading; if a tag was silent for more
@@ -128,7 +137,9 @@ export function inputsRowsNeeded(config: LearningConfig): number {
     const margin = entry.stuckAfterMs !== undefined ? fillReach : 0;
     cleaning = Math.max(cleaning, Math.ceil(cleaningLookbackMs(entry, gridMs) / gridMs) + margin);
   }
-  return 1 + derivedLookbackRows(config.derived) + 1 + fillReach + cleaning + 1;
+  const formula = config.formula ? parseFormula(config.formula) : undefined;
+  const counters = counterOptions(config, formula).size > 0 ? RATE_WINDOW_CELLS + fillReach : 0;
+  return 1 + derivedLookbackRows(config.derived) + 1 + fillReach + counters + cleaning + 1;
 }
 
 /** The fetch span and the expected newest row for an inference call at nowTs. */
@@ -150,15 +161,6 @@ export function trainingRows(dataset: Dataset): { ts: number[]; X: number[][]; y
   return out;
 }
 
-interface TagColumns {
-  /** Per cell: the tag's value as a row sees it (a counter's: its increase). */
-  values: Map<string, number[]>;
-  /** Per cell: increase over the step, for counters and the formula's rate()/delta(). */
-  deltas: Map<string, number[]>;
-  /** Cells whose counter step was a reset, per tag. */
-  resets: Map<string, Set<number>>;
-}
-
 /**
  * Readings to rows; see the module header. Pure: the inputs are not modified.
  *
@@ -176,36 +178,33 @@ export function buildDataset(
   const { gridMs } = config;
   if (!(gridMs > 0)) throw new RangeError(`gridMs must be > 0, got ${gridMs}`);
   const formula = config.formula ? parseFormula(config.formula) : undefined;
-  const bits = counterBits(config, formula);
+  const counters = counterOptions(config, formula);
   const tags = datasetTags(config, features);
   const counts: DatasetCounts = { tags: {}, rows: emptyRowCounts() };
-  for (const tag of tags)
-    counts.tags[tag] = { ...emptyCleaningCounts(), filled: 0, rollover: 0, reset: 0 };
+  for (const tag of tags) counts.tags[tag] = emptyTagCounts();
 
   const untilCell =
     options.untilTs === undefined ? undefined : Math.floor(options.untilTs / gridMs);
-  const clean = cleanAll(series, config, tags, counts, untilCell);
-  const nextState = counterStateAfter(clean, bits.keys(), counterState);
-  seedFromState(clean, bits.keys(), counterState, gridMs, config.maxFillSteps);
+  const clean = cleanAll(series, config, tags, counts, untilCell, options.countFromTs);
+  const nextState = counterStateAfter(clean, counters.keys(), counterState);
+  seedFromState(clean, counters.keys(), counterState, gridMs, config.maxFillSteps);
 
-  const range = cellRange(clean, gridMs, untilCell);
-  const columns = tagColumns(clean, config, bits, range, counts);
+  const range = cellRange(clean, gridMs, untilCell, options.countFromTs);
+  const columns = tagColumns(clean, config, counters, range, counts.tags, options.bad);
   const dataset = assemble(columns, config, features, formula, range, counts);
   return { ...dataset, counts, counterState: nextState };
 }
 
 function emptyRowCounts(): RowCounts {
-  return { kept: 0, missing: 0, reset: 0, window: 0, targetMissing: 0, divisionByZero: 0 };
-}
-
-/**
- * Declared counters with their width; a tag read through rate() or delta() that is not
- * declared is treated as a counter of the schema's default width (32 bits).
- */
-function counterBits(config: LearningConfig, formula: Formula | undefined) {
-  const bits = new Map<string, CounterBits>(config.counters.map((c) => [c.tag, c.bits]));
-  for (const tag of formula?.changeTags ?? []) if (!bits.has(tag)) bits.set(tag, 32);
-  return bits;
+  return {
+    kept: 0,
+    missing: 0,
+    bad: 0,
+    reset: 0,
+    window: 0,
+    targetMissing: 0,
+    divisionByZero: 0,
+  };
 }
 
 function cleanAll(
@@ -214,13 +213,15 @@ function cleanAll(
   tags: readonly string[],
   counts: DatasetCounts,
   untilCell: number | undefined,
+  countFromTs: number | undefined,
 ): Map<string, TimeSeries> {
   const out = new Map<string, TimeSeries>();
   for (const tag of tags) {
     let raw = series.get(tag) ?? EMPTY;
     if (untilCell !== undefined) raw = before(raw, untilCell * config.gridMs);
     const options = config.preprocessing.find((p) => p.tag === tag) ?? {};
-    out.set(tag, cleanSeries(raw, options, config.gridMs, counts.tags[tag] as TagCounts));
+    const tagCounts = counts.tags[tag] as TagCounts;
+    out.set(tag, cleanSeries(raw, options, config.gridMs, tagCounts, countFromTs));
   }
   return out;
 }
@@ -232,15 +233,11 @@ function before(series: TimeSeries, untilTs: number): TimeSeries {
   return { ts: series.ts.slice(0, n), values: series.values.slice(0, n) };
 }
 
-interface CellRange {
-  firstCell: number;
-  cells: number;
-}
-
 function cellRange(
   clean: ReadonlyMap<string, TimeSeries>,
   gridMs: number,
   untilCell: number | undefined,
+  countFromTs: number | undefined,
 ): CellRange {
   let first = Infinity;
   let last = -Infinity;
@@ -250,48 +247,13 @@ function cellRange(
     last = Math.max(last, Math.floor((s.ts.at(-1) as number) / gridMs));
   }
   if (untilCell !== undefined) last = untilCell - 1;
-  if (!Number.isFinite(first) || last < first) return { firstCell: 0, cells: 0 };
+  if (!Number.isFinite(first) || last < first) return { firstCell: 0, cells: 0, countFrom: 0 };
   const cells = last - first + 1;
   if (cells > MAX_CELLS) {
     throw new RangeError(`${cells} grid cells of ${gridMs} ms: fetch a shorter span`);
   }
-  return { firstCell: first, cells };
-}
-
-function tagColumns(
-  clean: ReadonlyMap<string, TimeSeries>,
-  config: LearningConfig,
-  bits: ReadonlyMap<string, CounterBits>,
-  range: CellRange,
-  counts: DatasetCounts,
-): TagColumns {
-  const out: TagColumns = { values: new Map(), deltas: new Map(), resets: new Map() };
-  const declared = new Set(config.counters.map((c) => c.tag));
-  for (const [tag, s] of clean) {
-    const entry = config.preprocessing.find((p) => p.tag === tag);
-    const tagCounts = counts.tags[tag] as TagCounts;
-    const levels = resampleSeries(s, {
-      gridMs: config.gridMs,
-      ...range,
-      resample: entry?.resample ?? "last",
-      fill: entry?.fill ?? "forward",
-      maxFillSteps: config.maxFillSteps,
-    });
-    tagCounts.filled += levels.filled;
-    out.values.set(tag, levels.values);
-
-    const width = bits.get(tag);
-    if (width === undefined) continue;
-    const deltas = counterDeltas(levels.values, width);
-    tagCounts.rollover += deltas.rollovers;
-    tagCounts.reset += deltas.resets.size;
-    out.deltas.set(tag, deltas.values);
-    out.resets.set(tag, deltas.resets);
-    // A declared counter is seen by rows as its increase; one only read through rate() or
-    // delta() keeps its level for plain references.
-    if (declared.has(tag)) out.values.set(tag, deltas.values);
-  }
-  return out;
+  const counted = countFromTs === undefined ? first : Math.ceil(countFromTs / gridMs);
+  return { firstCell: first, cells, countFrom: Math.max(0, counted - first) };
 }
 
 function assemble(
@@ -314,26 +276,35 @@ function assemble(
     y: [] as (number | undefined)[],
   };
 
+  // Cells before countFrom are a look-back: built, not counted.
+  const rows = emptyRowCounts();
   for (let k = 0; k < range.cells; k++) {
+    const tally = k >= range.countFrom ? counts.rows : rows;
     const missing = base.findIndex((col) => Number.isNaN(col[k]));
     if (missing >= 0) {
-      const wasReset = features.some((f) => tags.resets.get(f)?.has(k));
-      counts.rows[wasReset ? "reset" : "missing"]++;
+      tally[whyMissing(tags, features, k)]++;
       continue;
     }
     if (derived.some((d) => Number.isNaN(d.values[k]))) {
-      counts.rows.window++;
+      tally.window++;
       continue;
     }
     const y = target[k] as number | "divisionByZero" | undefined;
-    if (y === undefined) counts.rows.targetMissing++;
-    if (y === "divisionByZero") counts.rows.divisionByZero++;
-    counts.rows.kept++;
+    if (y === undefined) tally.targetMissing++;
+    if (y === "divisionByZero") tally.divisionByZero++;
+    tally.kept++;
     out.ts.push((range.firstCell + k) * config.gridMs);
     out.X.push([...base.map((c) => c[k] as number), ...derived.map((d) => d.values[k] as number)]);
     out.y.push(typeof y === "number" ? y : undefined);
   }
   return out;
+}
+
+function whyMissing(tags: TagColumns, features: readonly string[], k: number) {
+  const missing = features.filter((f) => Number.isNaN(tags.values.get(f)?.[k]));
+  if (missing.some((f) => tags.faulted.get(f)?.[k])) return "bad";
+  if (missing.some((f) => tags.resets.get(f)?.has(k))) return "reset";
+  return "missing";
 }
 
 /** The target per cell: a number, undefined when unknown, or why the formula gave none. */

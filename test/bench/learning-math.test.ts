@@ -59,4 +59,35 @@ describe("event scoring", () => {
 
     expect(score).toEqual({ precision: 0, recall: 0, f1: 0 });
   });
+
+  it("scores an alarm on from the first row as no detection, even across a segment", () => {
+    const alarm = seconds.map(() => true);
+
+    const counts = scoreEvents({ anomaly, changepoint, seconds }, alarm);
+
+    expect(counts).toMatchObject({ alarmEvents: 1, onFromStart: 1, truePositives: 0 });
+    expect(counts).toMatchObject({ detected: 0, delays: [] });
+    expect(eventScore(counts)).toEqual({ precision: 0, recall: 0, f1: 0 });
+  });
+
+  it("counts an alarm raised as soon as the debounce allows as on from the start", () => {
+    const high = seconds.map(() => 10);
+    const alarm = alarmRows(high, seconds, [alarmRule("residual", { above: 5 })]);
+
+    const counts = scoreEvents({ anomaly, changepoint, seconds }, alarm);
+
+    expect(alarm.indexOf(true)).toBe(3);
+    expect(counts).toMatchObject({ alarmEvents: 1, onFromStart: 1, detected: 0 });
+  });
+
+  it("still credits a later alarm event with the segment it overlaps", () => {
+    // On at the start until second 3, then again from second 10.
+    const alarm = seconds.map((s) => s < 3 || s >= 10);
+
+    const counts = scoreEvents({ anomaly, changepoint, seconds }, alarm);
+
+    expect(counts).toMatchObject({ alarmEvents: 2, onFromStart: 1, truePositives: 1 });
+    expect(counts.delays).toEqual([2]);
+    expect(eventScore(counts)).toMatchObject({ precision: 0.5, recall: 1 });
+  });
 });

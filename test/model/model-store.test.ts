@@ -71,13 +71,13 @@ describe("ModelStore", () => {
 
   it("has no current model until one is set", async () => {
     expect(await store.current()).toBeUndefined();
-    expect(await store.loadCurrent()).toBeUndefined();
+    expect(await store.championCandidates()).toEqual([]);
 
     await store.save(newModel(1));
     await store.setCurrent("v000001");
 
     expect(await store.current()).toBe("v000001");
-    expect((await store.loadCurrent())?.meta.version).toBe("v000001");
+    expect(await store.championCandidates()).toEqual(["v000001"]);
   });
 
   it("replaces the pointer by rename, leaving no temporary file", async () => {
@@ -101,26 +101,32 @@ describe("ModelStore", () => {
     expect(await store.save(newModel(6))).toBe("v000006");
   });
 
-  it("falls back to the previous version when the current one is unreadable", async () => {
+  it("offers the current version, then the older ones, never a newer one", async () => {
     await store.save(newModel(1));
     await store.save(newModel(2));
     await store.save(newModel(3));
     await store.setCurrent("v000002");
-    await writeFile(join(dir, "v000002", "model.json"), "{ truncated");
-
-    const loaded = await store.loadCurrent();
 
     // v000003 is newer but was never promoted, so it is not a candidate.
-    expect(loaded?.meta.version).toBe("v000001");
+    expect(await store.championCandidates()).toEqual(["v000002", "v000001"]);
   });
 
-  it("falls back to the newest readable version when the pointer is garbage", async () => {
+  it("offers every version, newest first, when the pointer is garbage", async () => {
     await store.save(newModel(1));
     await store.save(newModel(2));
     await writeFile(join(dir, "current"), "\u0000\u0000");
 
     expect(await store.current()).toBeUndefined();
-    expect((await store.loadCurrent())?.meta.version).toBe("v000002");
+    expect(await store.championCandidates()).toEqual(["v000002", "v000001"]);
+  });
+
+  it("refuses to load a version whose weights.bin is shorter than its manifest", async () => {
+    await store.save(newModel(1));
+    await writeFile(join(dir, "v000001", "weights.bin"), new Uint8Array(5));
+
+    await expect(store.load("v000001")).rejects.toThrow(
+      /weights\.bin has 5 bytes, its manifest needs 8: the file is truncated or damaged/,
+    );
   });
 
   it("refuses to point at something that is not a version", async () => {

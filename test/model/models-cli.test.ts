@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,10 +8,15 @@ import { learningSchema } from "../../src/config/schema.js";
 import { ControlServer } from "../../src/control/channel.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { ModelStore, type NewModel } from "../../src/model/model-store.js";
+import { repoRoot } from "../support/data.js";
 
 const expected = { target: "y", tags: ["a", "b", "y"], columns: ["a", "b"] };
 
-function newModel(holdoutMae: number, features = ["a", "b"]): NewModel {
+function newModel(
+  holdoutMae: number,
+  features = ["a", "b"],
+  inputs = { tags: [...features, "y"], columns: features },
+): NewModel {
   return {
     files: {
       modelTopology: { class_name: "Sequential" },
@@ -22,8 +28,7 @@ function newModel(holdoutMae: number, features = ["a", "b"]): NewModel {
       createdTs: Date.UTC(2024, 0, 2, 3, 4, 5),
       features,
       target: "y",
-      tags: [...features, "y"],
-      columns: features,
+      ...inputs,
       holdoutMae,
       holdoutRmse: holdoutMae * 1.25,
       trainRows: 80,
@@ -88,8 +93,19 @@ describe("plantgate models", () => {
     expect(text[0]).toMatch(/version\tcreated\tmae\trmse\trows/);
     expect(text[2]).toBe(
       "*\tv000002\t2024-01-02T03:04:05\t3.000\t3.750\t100\t" +
-        "2024-01-01T00:00:00 → 2024-01-02T00:00:00\ta,b",
+        "2024-01-01T00:00:00 → 2024-01-02T00:00:00\t?\ta,b",
     );
+  });
+
+  it("counts the values cleaning dropped or repaired, per tag in --json", async () => {
+    const model = newModel(1);
+    const cleaning = { tags: { a: { stuck: 4, filled: 2 }, b: { duplicate: 1 } }, rows: {} };
+    await store.save({ ...model, meta: { ...model.meta, cleaning } });
+
+    const rows = await listModels(join(dir, "models"));
+
+    expect(rows[3]?.cleaning).toEqual(cleaning.tags);
+    expect(formatModels(rows).split("\n")[4]).toMatch(/\t7\ta,b$/);
   });
 
   it("says so when there is no model yet", async () => {
@@ -145,5 +161,81 @@ describe("plantgate models", () => {
       /cannot serve this config: its tag set \[a, c, y\] differs from the config's \[a, b, y\]/,
     );
     expect(await store.current()).toBe("v000002");
+  });
+});
+
+// The built CLI on a config whose model inputs are not just features + target: a formula
+// target over a counter, and derived columns.
+describe("plantgate models rollback, the command", () => {
+  const CONFIG = `
+gateway: { name: t, stateDir: STATE }
+connections:
+  - name: c
+    host: 127.0.0.1
+    port: 5020
+    devices:
+      - name: line
+        groups:
+          - name: g
+            pollIntervalMs: 1000
+            tags:
+              - { name: speed, table: inputRegister, address: 0, type: float32 }
+              - { name: goodParts, table: inputRegister, address: 2, type: uint32 }
+learning:
+  target: line.throughput
+  formula: rate(line.goodParts) * 60
+  features: [line.speed]
+  counters: [{ tag: line.goodParts }]
+  derived: { windows: [5], stats: [mean] }
+`;
+  // What the daemon feeds such a model, written out by hand rather than computed by the
+  // code under test.
+  const inputs = {
+    tags: ["line.speed", "line.goodParts"],
+    columns: ["line.speed", "line.speed:mean5"],
+  };
+  let dir: string;
+  let file: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "plantgate-rollback-cli-"));
+    file = join(dir, "plantgate.yaml");
+    await writeFile(file, CONFIG.replace("STATE", dir));
+    const store = new ModelStore(join(dir, "models"), silentLogger());
+    const model = (mae: number, columns = inputs.columns) => {
+      const m = newModel(mae, ["line.speed"], { ...inputs, columns });
+      return { ...m, meta: { ...m.meta, target: "line.throughput" } };
+    };
+    await store.save(model(4));
+    await store.save(model(3));
+    await store.save(model(2, ["line.speed"]));
+    await store.setCurrent("v000002");
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const run = (version: string) =>
+    spawnSync(
+      process.execPath,
+      [join(repoRoot, "dist/cli/main.js"), "models", "rollback", version, "-c", file],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+
+  it("rolls back to a version with the same formula, counters and derived columns", async () => {
+    const r = run("v000001");
+
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      "current model: v000001 (was v000002); no daemon running; loaded at its next start\n",
+    );
+    expect(await readFile(join(dir, "models", "current"), "utf8")).toBe("v000001\n");
+  });
+
+  it("refuses a version with other input columns, and leaves the pointer", async () => {
+    const r = run("v000003");
+
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/v000003 cannot serve this config: its input columns \[line\.speed\]/);
+    expect(await readFile(join(dir, "models", "current"), "utf8")).toBe("v000002\n");
   });
 });

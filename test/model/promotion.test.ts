@@ -7,7 +7,7 @@ import type { Clock } from "../../src/core/clock.js";
 import type { GatewayEvent } from "../../src/core/events.js";
 import type { Logger } from "../../src/core/logger.js";
 import { silentLogger } from "../../src/core/logger.js";
-import type { RecentSource, TimeSeries } from "../../src/core/series.js";
+import type { LatestValue, RecentSource, TimeSeries } from "../../src/core/series.js";
 import { Learner } from "../../src/model/learner.js";
 import { ModelStore } from "../../src/model/model-store.js";
 import { judgeChallenger } from "../../src/model/promotion.js";
@@ -108,6 +108,20 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
     } finally {
       await learner.stop();
     }
+  }
+
+  /** The whole history as the recent span, less the newest `cut` readings of every tag. */
+  function fullRecent(cut = 0): RecentSource {
+    return {
+      recent: (tags: readonly string[], fromTs: number) => {
+        const all = new FakeHistory(history).history(tags, fromTs, Number.POSITIVE_INFINITY);
+        for (const s of all.values()) {
+          s.ts.splice(s.ts.length - cut);
+          s.values.splice(s.values.length - cut);
+        }
+        return all;
+      },
+    };
   }
 
   const versions = async () => (await readdir(dir)).filter((n) => n.startsWith("v")).sort();
@@ -229,11 +243,51 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
     await learner.start();
     try {
       expect(learner.predictNow()).toMatchObject({ ts: NOW - GRID_MS, target: CCPP_TARGET });
-      // The last readings carried forward within the fill reach still make the row…
+      // Readings held back while the device answers (a deadband): carried forward within
+      // the fill reach, they still make the row…
       cut = 3;
       expect(learner.predictNow()?.ts).toBe(NOW - GRID_MS);
       // …beyond it the newest row is an older cell's: no prediction.
       cut = 5;
+      expect(learner.predictNow()).toBeUndefined();
+    } finally {
+      await learner.stop();
+    }
+  });
+
+  it("predicts nothing while an input's newest reading is bad, and resumes after", async () => {
+    const learner = newLearner(GOOD, [], { empty: true, recent: fullRecent() });
+    await learner.start();
+    const saved = latest.values.get("plant.V");
+    try {
+      expect(learner.predictNow()).toBeDefined();
+      // The device stopped answering: its newest reading of V is bad, so latest() has none.
+      latest.values.delete("plant.V");
+      expect(learner.predictNow()).toBeUndefined();
+      expect(learner.health().predictionUnknown).toBe("inputs bad");
+      latest.values.set("plant.V", saved as LatestValue);
+      expect(learner.predictNow()).toBeDefined();
+      expect(learner.health().predictionUnknown).toBeUndefined();
+    } finally {
+      latest.values.set("plant.V", saved as LatestValue);
+      await learner.stop();
+    }
+  });
+
+  it("does not fill across bad readings at inference, as training does not", async () => {
+    const learner = newLearner(GOOD, [], { empty: true, recent: fullRecent(3) });
+    await learner.start();
+    try {
+      // The last 3 cells have no good readings: filled forward, they still make a row…
+      expect(learner.predictNow()?.ts).toBe(NOW - GRID_MS);
+      // …but not when the polls there came back bad: no value is known since.
+      const bad = (ts: number) => ({
+        tag: "plant.AT",
+        ts,
+        value: null,
+        quality: { status: "bad", reason: "timeout" } as const,
+      });
+      learner.observe([bad(NOW - 2900), bad(NOW - 1900), bad(NOW - 900)]);
       expect(learner.predictNow()).toBeUndefined();
     } finally {
       await learner.stop();

@@ -32,6 +32,20 @@ describe("Trainer", () => {
     expect(second.metrics.holdoutMae).toBeLessThan(5);
   });
 
+  it("starts the worker on the backend order it is given", async () => {
+    trainer = new Trainer({ logger: silentLogger(), backendOrder: ["cpu"] });
+    expect(await trainer.start()).toBe("cpu");
+
+    const result = await trainer.train({
+      x,
+      y,
+      features: ["a", "b"],
+      model,
+      holdoutFraction: 0.25,
+    });
+    expect(result.backend).toBe("cpu");
+  });
+
   it("fails a run with the worker's reason", async () => {
     trainer = new Trainer({ logger: silentLogger() });
     const request = { x: [[1]], y: [1], features: ["a"], model, holdoutFraction: 0.5 };

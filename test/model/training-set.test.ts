@@ -12,6 +12,7 @@ import {
   StoreAlarmSpans,
   spansFromAlertEvents,
 } from "../../src/model/alarm-spans.js";
+import { StoreBadReadings } from "../../src/model/bad-readings.js";
 import { Reservoir } from "../../src/model/reservoir.js";
 import { TrainingSet } from "../../src/model/training-set.js";
 import { Store } from "../../src/store/store.js";
@@ -57,6 +58,45 @@ describe("TrainingSet", () => {
     expect(data.fromTs).toBe(500 * GRID);
   });
 
+  it("counts each value dropped or repaired once, not again in a slice's look-back", async () => {
+    // 1,200 s read in slices of 250 cells: a duplicate every 10 s, a lost poll every 15 s.
+    const data = history(1200);
+    const a = data.get("m.a") as TimeSeries;
+    const lost = new Set(a.ts.filter((_, i) => i % 15 === 7));
+    const dup = (s: TimeSeries): TimeSeries => {
+      const out: TimeSeries = { ts: [], values: [] };
+      s.ts.forEach((t, i) => {
+        if (lost.has(t)) return;
+        const n = i % 10 === 0 ? 2 : 1;
+        for (let k = 0; k < n; k++) {
+          out.ts.push(t);
+          out.values.push(s.values[i] as number);
+        }
+      });
+      return out;
+    };
+    data.set("m.a", dup(a));
+    const config = learningSchema.parse({
+      target: "m.y",
+      gridMs: GRID,
+      minRows: 10,
+      windowRows: 1200,
+      reservoirRows: 0,
+    });
+    const set = new TrainingSet({
+      config,
+      features: ["m.a"],
+      history: new FakeHistory(data),
+      logger: silentLogger(),
+    });
+
+    const built = await set.build(1200 * GRID);
+
+    expect(built.counts.tags["m.a"]).toMatchObject({ duplicate: 120, filled: 80 });
+    expect(built.counts.tags["m.y"]).toMatchObject({ duplicate: 0, filled: 0 });
+    expect(built.counts.rows).toMatchObject({ kept: 1200, missing: 0 });
+  });
+
   it("leaves out the rows taken while a rule was in alarm", async () => {
     const spans = { alarmSpans: () => [{ fromTs: 550 * GRID, toTs: 560 * GRID }] };
     const config = { windowRows: 100, reservoirRows: 0, excludeAlarms: true };
@@ -71,6 +111,90 @@ describe("TrainingSet", () => {
     expect(data.windowRows).toBe(90);
     expect(rows.some((i) => i >= 550 && i < 560)).toBe(false);
     expect(ignoring.windowRows).toBe(100);
+  });
+});
+
+describe("TrainingSet on the buffer: a device down", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "plantgate-bad-"));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  /** 600 s of readings in a real SQLite file; from 300 s to 310 s every poll was bad. */
+  async function buffer(): Promise<{ store: Store; path: string }> {
+    const clock: Clock = { now: () => 600 * GRID, monotonic: () => performance.now() };
+    const path = join(dir, "plantgate.db");
+    const tags = ["m.a", "m.y"].map((name) => ({ name, device: "m", type: "float32" }));
+    const store = new Store({
+      path,
+      config: storeSchema.parse({}),
+      tags,
+      clock,
+      logger: silentLogger(),
+    });
+    await store.start();
+    for (let i = 0; i < 600; i++) {
+      const down = i >= 300 && i < 310;
+      for (const [tag, value] of [
+        ["m.a", i],
+        ["m.y", 2 * i],
+      ] as const) {
+        store.write([
+          down
+            ? {
+                tag,
+                ts: i * GRID + 100,
+                value: null,
+                quality: { status: "bad", reason: "timeout" },
+              }
+            : { tag, ts: i * GRID + 100, value, quality: { status: "good" } },
+        ]);
+      }
+    }
+    store.flush();
+    return { store, path };
+  }
+
+  it("trains on none of the fault's cells: the fill stops at the first bad reading", async () => {
+    const { store, path } = await buffer();
+    const config = learningSchema.parse({
+      target: "m.y",
+      gridMs: GRID,
+      minRows: 10,
+      windowRows: 1000,
+      reservoirRows: 0,
+    });
+    const options = { config, features: ["m.a"], history: store, logger: silentLogger() };
+    try {
+      const withBad = await new TrainingSet({
+        ...options,
+        badReadings: new StoreBadReadings(path),
+      }).build(600 * GRID);
+      const blind = await new TrainingSet(options).build(600 * GRID);
+
+      const rows = (y: number[]) => y.map((v) => v / 2);
+      // Without the bad readings, the first maxFillSteps (3) cells of the fault are filled
+      // with the value from before it, target included.
+      expect(blind.windowRows).toBe(593);
+      expect(blind.request.y.filter((v) => v === 2 * 299)).toHaveLength(4);
+      expect(withBad.windowRows).toBe(590);
+      expect(rows(withBad.request.y).some((i) => i >= 300 && i < 310)).toBe(false);
+      expect(withBad.request.y.filter((v) => v === 2 * 299)).toHaveLength(1);
+    } finally {
+      await store.stop();
+    }
+  });
+
+  it("reads each tag's bad readings from the buffer", async () => {
+    const { store, path } = await buffer();
+    await store.stop();
+
+    const bad = new StoreBadReadings(path).badReadings(["m.a", "m.y", "m.z"], 0, 305 * GRID);
+
+    expect(bad.get("m.a")).toEqual([300, 301, 302, 303, 304].map((i) => i * GRID + 100));
+    expect(bad.get("m.y")).toHaveLength(5);
+    expect(bad.get("m.z")).toEqual([]);
   });
 });
 

@@ -87,6 +87,7 @@ describe("buildDataset end to end", () => {
     expect(ds.counts.rows).toEqual({
       kept: 5,
       missing: 0,
+      bad: 0,
       reset: 0,
       window: 1,
       targetMissing: 0,
@@ -184,6 +185,89 @@ describe("buildDataset: target and rows", () => {
   });
 });
 
+describe("buildDataset: a missed counter poll", () => {
+  it("takes the increase between the real readings, spread over the missed cell", () => {
+    const cfg = config({ formula: "rate(line.good)", gridMs: 1000, maxFillSteps: 3 });
+    const data = new Map([
+      ["a.x", everySecond([1, 2, 3, 4, 5])],
+      // Readings 0, 10, 30, 40 at 0, 1, 3 and 4 s: the poll at 2 s was missed.
+      ["line.good", everySecond([0, 10, null, 30, 40])],
+    ]);
+
+    const ds = buildDataset(data, cfg, ["a.x"]);
+
+    // Per second, not the 10, 0, 20, 10 a held level would give.
+    expect(ds.y).toEqual([undefined, 10, 10, 10, 10]);
+  });
+
+  it("as an input too: the counter's column is its increase, the spread counted", () => {
+    const cfg = config({ counters: [{ tag: "line.good" }], gridMs: 1000, maxFillSteps: 3 });
+    const data = new Map([
+      ["line.good", everySecond([0, 10, null, 30, 40])],
+      ["line.efficiency", everySecond([1, 1, 1, 1, 1])],
+    ]);
+
+    const ds = buildDataset(data, cfg, ["line.good"]);
+
+    expect(ds.X).toEqual([[10], [10], [10], [10]]);
+    expect(ds.counts.tags["line.good"]).toMatchObject({ filled: 1, rollover: 0, reset: 0 });
+  });
+});
+
+describe("buildDataset: bad readings", () => {
+  const cfg = config({ gridMs: 1000, maxFillSteps: 3 });
+  const data = new Map([
+    ["a.x", everySecond([1, 2, null, null, null, 6, 7])],
+    ["line.efficiency", everySecond([10, 20, null, null, null, 60, 70])],
+  ]);
+
+  it("without them, the fill bridges a short gap", () => {
+    const ds = buildDataset(data, cfg, ["a.x"]);
+
+    expect(ds.X).toEqual([[1], [2], [2], [2], [2], [6], [7]]);
+    expect(ds.y).toEqual([10, 20, 20, 20, 20, 60, 70]);
+  });
+
+  it("stop the fill: from a bad reading to the next good one, input and target are unknown", () => {
+    // The device stopped answering at 2 s: a bad reading per tag per poll.
+    const bad = new Map([
+      ["a.x", [2000, 3000, 4000]],
+      ["line.efficiency", [2000, 3000, 4000]],
+    ]);
+
+    const ds = buildDataset(data, cfg, ["a.x"], {}, { bad });
+
+    expect(ds.ts).toEqual([0, 1000, 5000, 6000]);
+    expect(ds.X).toEqual([[1], [2], [6], [7]]);
+    expect(trainingRows(ds).y).toEqual([10, 20, 60, 70]);
+    expect(ds.counts.rows).toMatchObject({ kept: 4, bad: 3, missing: 0 });
+    expect(ds.counts.tags["a.x"]).toMatchObject({ bad: 3, filled: 0 });
+  });
+
+  it("end the target's fill on its own: the rows stay, with the target unknown", () => {
+    const bad = new Map([["line.efficiency", [2000]]]);
+
+    const ds = buildDataset(data, cfg, ["a.x"], {}, { bad });
+
+    expect(ds.X).toHaveLength(7);
+    expect(ds.y).toEqual([10, 20, undefined, undefined, undefined, 60, 70]);
+  });
+
+  it("count for a cell only when they come after its last good reading", () => {
+    const within = new Map([
+      ["a.x", { ts: [0, 1100, 1900, 2500], values: [1, 2, 3, 4] }],
+      ["line.efficiency", { ts: [0, 1000, 2000], values: [1, 2, 3] }],
+    ]);
+    // Bad at 1.5 s, then good at 1.9 s: cell 1 is known. Bad at 2.7 s after the good at
+    // 2.5 s: cell 2 is not.
+    const bad = new Map([["a.x", [1500, 2700]]]);
+
+    const ds = buildDataset(within, cfg, ["a.x"], {}, { bad });
+
+    expect(ds.X).toEqual([[1], [3]]);
+  });
+});
+
 describe("buildDataset: counter state across a gateway restart", () => {
   const cfg = config({ counters: [{ tag: "line.good", bits: 16 }], maxFillSteps: 1 });
   const features = ["line.good"];
@@ -204,9 +288,9 @@ describe("buildDataset: counter state across a gateway restart", () => {
 
     const ds = buildDataset(after, cfg, features, JSON.parse(JSON.stringify(state)));
 
-    // 65530 at 1000 carried to cell 2, then 4 at 3000 across 2^16: an increase of 10.
+    // 65530 at 1000, then 4 at 3000 across 2^16: an increase of 10 over two steps.
     expect(ds.ts).toEqual([2000, 3000, 4000]);
-    expect(ds.X).toEqual([[0], [10], [6]]);
+    expect(ds.X).toEqual([[5], [5], [6]]);
     expect(ds.counts.tags["line.good"]).toMatchObject({ reset: 0, rollover: 1 });
     expect(ds.counterState).toEqual({ "line.good": { ts: 4000, value: 10 } });
   });

@@ -112,6 +112,31 @@ describe("fill", () => {
     expect(linear).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("neither fill crosses a blocked cell (one a bad reading ended)", () => {
+    const blocked = Uint8Array.from([0, 0, 1, 0, 0, 0]);
+    const forward = [1, NaN_, NaN_, NaN_, 5, NaN_];
+    const linear = [...forward];
+
+    expect(fillForward(forward, 3, blocked)).toBe(2);
+    expect(forward).toEqual([1, 1, NaN_, NaN_, 5, 5]);
+    expect(fillLinear(linear, 3, blocked)).toBe(0);
+    expect(linear).toEqual([1, NaN_, NaN_, NaN_, 5, NaN_]);
+  });
+
+  it("a bad reading after a cell's good ones leaves the cell unknown", () => {
+    const out = resampleSeries(
+      series([
+        [0, 1],
+        [1200, 2],
+        [3100, 4],
+      ]),
+      { ...base, cells: 4, resample: "last", maxFillSteps: 3, bad: [1500] },
+    );
+
+    expect(out.values).toEqual([1, NaN_, NaN_, 4]);
+    expect([...out.blocked]).toEqual([0, 1, 0, 0]);
+  });
+
   it("resampleSeries applies the fill and reports the cells filled", () => {
     const out = resampleSeries(
       series([

@@ -7,6 +7,7 @@ import { residuals } from "../../../dist/model/holdout.js";
 import { loadNetwork } from "../../../dist/model/network.js";
 
 const cycles = Number(process.argv[2] ?? 1000);
+const ensemble = Number(process.argv[3] ?? 1);
 const runtime = await initBackend();
 const { tf } = runtime;
 const model = {
@@ -15,7 +16,9 @@ const model = {
   epochs: 1,
   batchSize: 32,
   learningRate: 0.01,
-  l2: 0,
+  learningRateSchedule: "cosine",
+  l2: 0.001,
+  ensemble,
 };
 const features = ["a", "b", "c"];
 const x = Array.from({ length: 60 }, (_, i) => [Math.sin(i), Math.cos(i * 0.3), i % 7]);
@@ -28,7 +31,7 @@ function heapAfterGc() {
 
 let champion;
 let network;
-const out = { backend: runtime.backend };
+const out = { backend: runtime.backend, ensemble };
 const started = Date.now();
 for (let i = 1; i <= cycles; i++) {
   const request = { x, y, features, model, holdoutFraction: 0.2, champion, warmStart: true };
