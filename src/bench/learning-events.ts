@@ -74,7 +74,7 @@ export interface EventCounts {
  * An alarm raised within this long of a run's first row was on from the start: the rule's
  * debounce, counted from the first row, and one 1 Hz sample more.
  */
-export const START_GRACE_S = DEBOUNCE_MS / 1000 + 1;
+const START_GRACE_S = DEBOUNCE_MS / 1000 + 1;
 
 /**
  * Event-level scoring. An alarm event (a run of alarm rows) that overlaps a labelled

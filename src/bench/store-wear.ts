@@ -21,7 +21,7 @@ import { BENCH_TAGS, benchReadings, benchTags } from "./store.js";
 import { printMarkdownTable } from "./table.js";
 
 /** The stated tag rate: 100 tags polled once a second. */
-export const WEAR_TAGS_PER_SECOND = BENCH_TAGS;
+const WEAR_TAGS_PER_SECOND = BENCH_TAGS;
 const SIMULATED_SECONDS = 1800;
 const WRITEBACK_EVERY_S = 30;
 
@@ -48,7 +48,7 @@ function io(): { wchar: number; writeBytes: number } {
   }
 }
 
-export async function measureWear(
+async function measureWear(
   dir: string,
   synchronous: Synchronous,
   commitEverySeconds: number,

@@ -23,7 +23,7 @@ export function isRowError(err: unknown): boolean {
   return ROW_ERRORS.some((code) => err.code.startsWith(code));
 }
 
-export function toSql(value: Reading["value"]): SqlValue {
+function toSql(value: Reading["value"]): SqlValue {
   // As bigint, so SQLite stores an INTEGER, not the REAL a JS number would bind as.
   if (typeof value === "boolean") return value ? 1n : 0n;
   // SQLite's INTEGER is signed 64-bit. A uint64 above it (0xFFFF… is a common "not

@@ -20,7 +20,7 @@ export interface Opened {
  * The WAL file's size after a checkpoint. Between checkpoints it grows to SQLite's
  * auto-checkpoint (1000 pages, 4 MiB) plus the commit that crossed it.
  */
-export const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
 
 const CORRUPT = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB"]);
 

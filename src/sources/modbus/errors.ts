@@ -34,7 +34,7 @@ export class ModbusExceptionError extends ModbusError {
  * a gateway answering for a device behind it that is not there. For the device's health
  * they count as no answer, like a timeout; `plantgate scan` does not list such a unit.
  */
-export const GATEWAY_EXCEPTIONS: ReadonlySet<number> = new Set([10, 11]);
+const GATEWAY_EXCEPTIONS: ReadonlySet<number> = new Set([10, 11]);
 
 export function isGatewayNoAnswer(err: unknown): err is ModbusExceptionError {
   return err instanceof ModbusExceptionError && GATEWAY_EXCEPTIONS.has(err.exceptionCode);

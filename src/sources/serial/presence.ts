@@ -13,7 +13,7 @@
 
 import { stat } from "node:fs/promises";
 
-export const DEFAULT_PRESENCE_CHECK_MS = 1000;
+const DEFAULT_PRESENCE_CHECK_MS = 1000;
 
 export interface PresenceWatch {
   stop(): void;
