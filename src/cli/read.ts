@@ -20,10 +20,12 @@ import {
   decodeTag,
   functionCodeFor,
   isBitTable,
+  MAX_BITS_PER_READ,
+  MAX_REGISTERS_PER_READ,
   parseReadResponse,
-  registerCount,
 } from "../sources/modbus/codec.js";
 import { EXCEPTION_NAMES, ModbusExceptionError } from "../sources/modbus/errors.js";
+import { tagSpan } from "../sources/modbus/planner.js";
 import { createTransport } from "../sources/modbus/source.js";
 import type { ModbusTransport } from "../sources/modbus/transport.js";
 
@@ -190,7 +192,7 @@ interface Target {
 }
 
 /** The Modbus limits on one read: registers (functions 3, 4) and bits (1, 2). */
-const PROTOCOL_CAPS = { maxRegisters: 125, maxBits: 2000 };
+const PROTOCOL_CAPS = { maxRegisters: MAX_REGISTERS_PER_READ, maxBits: MAX_BITS_PER_READ };
 
 function targetFromConfig(flags: ReadFlags): Target {
   let config: ReturnType<typeof loadConfig>;
@@ -259,11 +261,6 @@ function tagFromFlags(flags: ReadFlags, addressBase: number): TagConfig {
   );
 }
 
-/** Registers one value takes; the codec's registerCount knows every type but string. */
-function width(tag: TagConfig): number {
-  return tag.type === "string" ? (tag.length ?? 1) : registerCount(tag.type);
-}
-
 function formatValue(value: Value): string {
   if (typeof value === "string") return JSON.stringify(value);
   return String(value);
@@ -278,7 +275,7 @@ function rawText(tag: TagConfig, block: Buffer, offset: number, step: number): s
 
 /** One line per value: the address, the raw registers (or bit), the decoded value. */
 export function formatValues(tag: TagConfig, block: Buffer, count: number, base = 0): string[] {
-  const step = isBitTable(tag.table) ? 1 : width(tag);
+  const step = tagSpan(tag);
   return Array.from({ length: count }, (_, i) => {
     const offset = i * step;
     const value = decodeTag({ ...tag, scale: 1, offset: 0 }, block, offset);
@@ -298,8 +295,7 @@ function planRead(flags: ReadFlags): ReadPlan {
   const t = target(flags);
   const tag = tagFromFlags(flags, t.addressBase);
   checkCount(t, tag, flags.count);
-  const perValue = isBitTable(tag.table) ? 1 : width(tag);
-  const quantity = flags.count * perValue;
+  const quantity = flags.count * tagSpan(tag);
   const functionCode = functionCodeFor(tag.table);
   const payload = buildReadRequest(functionCode, tag.address, quantity);
   return { ...t, tag, functionCode, quantity, payload };
@@ -308,7 +304,7 @@ function planRead(flags: ReadFlags): ReadPlan {
 /** A count that fits one read within the device's caps (or the protocol's, from flags). */
 function checkCount(t: Target, tag: TagConfig, count: number): void {
   const bits = isBitTable(tag.table);
-  const perValue = bits ? 1 : width(tag);
+  const perValue = tagSpan(tag);
   const cap = bits ? t.maxBits : t.maxRegisters;
   const most = Math.floor(cap / perValue);
   if (count >= 1 && count <= most) return;
