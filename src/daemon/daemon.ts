@@ -19,7 +19,7 @@ import { StoreAlarmSpans } from "../model/alarm-spans.js";
 import { StoreBadReadings } from "../model/bad-readings.js";
 import { Learner } from "../model/learner.js";
 import { Outputs } from "../outputs/outputs.js";
-import { inputsRowsNeeded } from "../preprocess/dataset.js";
+import { recentSpanMs } from "../preprocess/dataset.js";
 import { SimulatorServer } from "../simulator/server.js";
 import type { ModbusPoller } from "../sources/modbus/poller.js";
 import { createModbusSource } from "../sources/modbus/source.js";
@@ -42,13 +42,6 @@ export function featureTags(config: Config): string[] {
     .map(([name]) => name);
 }
 
-/** How much recent history inference needs in memory: the rows it reads back, and slack. */
-export function recentSpanMs(config: Config): number {
-  const l = config.learning;
-  if (!l) return 0;
-  return (inputsRowsNeeded(l) + 4) * l.gridMs;
-}
-
 export class Daemon {
   private readonly started: Component[] = [];
   private readonly latest: LatestValues;
@@ -67,7 +60,7 @@ export class Daemon {
     private readonly logger: Logger,
     private readonly clock: Clock,
   ) {
-    this.latest = new LatestValues(recentSpanMs(config));
+    this.latest = new LatestValues(config.learning ? recentSpanMs(config.learning) : 0);
   }
 
   async start(): Promise<void> {

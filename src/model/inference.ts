@@ -8,7 +8,7 @@ import type { LearningConfig } from "../config/schema.js";
 import type { Clock } from "../core/clock.js";
 import type { Reading } from "../core/reading.js";
 import type { LatestSource, RecentSource } from "../core/series.js";
-import { buildDataset, datasetTags, inferenceSpan } from "../preprocess/dataset.js";
+import { buildDataset, datasetTags, inferenceSpan, recentSpanMs } from "../preprocess/dataset.js";
 import { RecentBadReadings } from "./bad-readings.js";
 import type { CounterMemory } from "./counter-memory.js";
 import type { DriftWatch } from "./drift-watch.js";
@@ -30,9 +30,6 @@ export type InputRow =
   | { ts: number; row: number[] }
   | { ts?: undefined; why: "inputs bad" | "inputs stale"; tags?: string[] };
 
-/** Slack beyond the rows an inference call reads, as the daemon's recent span has. */
-const KEEP_SLACK_ROWS = 4;
-
 export class Inference {
   private readonly bad: RecentBadReadings;
 
@@ -42,9 +39,8 @@ export class Inference {
     private readonly drift: DriftWatch,
   ) {
     const { config, features } = deps;
-    const span = inferenceSpan(config, 0);
-    const keepMs = span.untilTs - span.fromTs + KEEP_SLACK_ROWS * config.gridMs;
-    this.bad = new RecentBadReadings(datasetTags(config, features), keepMs);
+    // As far back as the readings the daemon keeps for recent().
+    this.bad = new RecentBadReadings(datasetTags(config, features), recentSpanMs(config));
   }
 
   /** Readings as they pass: the bad ones stop the fill at inference as in training. */

@@ -17,6 +17,8 @@
 //     caller building in slices with a look-back counts each value once).
 //   inputsRowsNeeded(config) → number
 //     Grid rows an inference call must fetch for its newest row to equal the training row.
+//   recentSpanMs(config) → number
+//     How far back the in-memory windows (LatestValues, bad readings) must reach.
 //   inferenceSpan(config, nowTs) → { fromTs, untilTs, rowTs }
 //     For inference: fetch from fromTs (RecentSource.recent), build with untilTs, and
 //     the last row is the prediction row if its ts is rowTs (else an input is stale).
@@ -140,6 +142,14 @@ export function inputsRowsNeeded(config: LearningConfig): number {
   const formula = config.formula ? parseFormula(config.formula) : undefined;
   const counters = counterOptions(config, formula).size > 0 ? RATE_WINDOW_CELLS + fillReach : 0;
   return 1 + derivedLookbackRows(config.derived) + 1 + fillReach + counters + cleaning + 1;
+}
+
+/** Rows of slack the in-memory windows keep beyond what an inference call reads back. */
+const RECENT_SLACK_ROWS = 4;
+
+/** How much recent history inference needs in memory: the rows it reads back, and slack. */
+export function recentSpanMs(config: LearningConfig): number {
+  return (inputsRowsNeeded(config) + RECENT_SLACK_ROWS) * config.gridMs;
 }
 
 /** The fetch span and the expected newest row for an inference call at nowTs. */
