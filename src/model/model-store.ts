@@ -180,7 +180,7 @@ export class ModelStore {
   /**
    * The versions to try as champion, best first: the current one, then the older ones,
    * newest first (a newer version was never promoted). Without a valid pointer, every
-   * version, newest first. See champion-loader.ts.
+   * version, newest first. See champion-disk.ts.
    */
   async championCandidates(): Promise<string[]> {
     const versions = await this.list();
