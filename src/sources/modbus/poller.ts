@@ -15,7 +15,6 @@ import type { EventSink } from "../../core/events.js";
 import type { Component, Health } from "../../core/lifecycle.js";
 import type { Logger } from "../../core/logger.js";
 import type { Reading, ReadingSink } from "../../core/reading.js";
-import type { AddressHoles } from "./address-holes.js";
 import { DeadbandFilter } from "./deadband.js";
 import {
   announce,
@@ -114,7 +113,7 @@ export class ModbusPoller implements Component {
       run.device.groups.map((group) => ({
         device: run,
         group,
-        requests: planGroup(run, group, run.holes),
+        requests: planGroup(run, group),
         planVersion: run.holes.version,
         startedAt: 0,
         tick: 0,
@@ -203,7 +202,7 @@ export class ModbusPoller implements Component {
   private async poll(run: GroupRun): Promise<void> {
     const device = run.device;
     if (run.planVersion !== device.holes.version) {
-      run.requests = planGroup(device, run.group, device.holes);
+      run.requests = planGroup(device, run.group);
       run.planVersion = device.holes.version;
     }
     const started = this.deps.clock.monotonic();
@@ -321,9 +320,9 @@ export class ModbusPoller implements Component {
   }
 }
 
-function planGroup(run: DeviceRun, group: GroupConfig, holes: AddressHoles): ReadRequest[] {
+function planGroup(run: DeviceRun, group: GroupConfig): ReadRequest[] {
   try {
-    return planReads(group.tags, run.device, holes);
+    return planReads(group.tags, run.device, run.holes);
   } catch (err) {
     const where = `device ${run.device.name} group ${group.name}`;
     throw new RangeError(`${where}: ${(err as Error).message}`);
