@@ -240,8 +240,10 @@ export class RtuTransport implements ModbusTransport {
     if (this.inFlight !== undefined || !this.isOpen || this.queue.length === 0) return;
     const now = this.now();
     const next = this.queue.findIndex((tx) => this.heldFor(tx.req.unitId, now) <= 0);
-    const held = Math.min(...this.queue.map((tx) => this.heldFor(tx.req.unitId, now)));
-    const wait = Math.max(next < 0 ? held : 0, this.busUntil + this.options.frameGapMs - now);
+    // Every queued unit held: wait for the first to be free.
+    const held =
+      next < 0 ? Math.min(...this.queue.map((tx) => this.heldFor(tx.req.unitId, now))) : 0;
+    const wait = Math.max(held, this.busUntil + this.options.frameGapMs - now);
     if (wait > 0) {
       this.gapTimer = this.timers.setTimeout(() => {
         this.gapTimer = undefined;
