@@ -73,9 +73,7 @@ export class RecentBadReadings implements BadReadingSource {
   }
 
   badReadings(tags: readonly string[], fromTs: number, toTs: number): Map<string, number[]> {
-    return new Map(
-      tags.map((t) => [t, (this.marks.get(t) ?? []).filter((ts) => ts >= fromTs && ts < toTs)]),
-    );
+    return new Map(tags.map((t) => [t, between(this.marks.get(t) ?? [], fromTs, toTs)]));
   }
 }
 
