@@ -11,7 +11,7 @@ import { forkFastServer } from "./fast-server.js";
 import { fullPathBench, rawInsertBench } from "./ingest.js";
 import { learningBench } from "./learning-report.js";
 import { modbusSerialRate, pollerRate } from "./request-rate.js";
-import { rawRate, type StoreRate, sustainedStoreRate } from "./store.js";
+import { PER_POLL, rawRate, type StoreRate, sustainedStoreRate } from "./store.js";
 import { measureAllWear, printWear, type WearFigures } from "./store-wear.js";
 import { printMarkdownTable } from "./table.js";
 import { oneDeviceConnection, plannedRequests, TAG_COUNT } from "./tag-map.js";
@@ -180,8 +180,9 @@ function printNotes(f: Figures, seconds: number): void {
 
 function printStoreNote(s: Figures["store"]): void {
   console.log(
-    `store: ${fmt(s.committed)} readings written ${50} at a time over ${s.seconds.toFixed(1)} s ` +
-      `(${fmt(s.dropped)} dropped), every one committed; baseline inserted the same count ` +
+    `store: ${fmt(s.committed)} readings written ${PER_POLL} at a time ` +
+      `over ${s.seconds.toFixed(1)} s (${fmt(s.dropped)} dropped), every one committed; ` +
+      "baseline inserted the same count " +
       "in batches of 1000 with nothing else running.",
   );
 }

@@ -14,7 +14,7 @@ import { rawInsertBench } from "./ingest.js";
 
 export const BENCH_TAGS = 100;
 /** Readings per write(): one Modbus request's worth of float32 tags. */
-const PER_POLL = 50;
+export const PER_POLL = 50;
 
 export function benchTags(): TagInfo[] {
   return Array.from({ length: BENCH_TAGS }, (_, i) => ({
