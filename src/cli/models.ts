@@ -14,6 +14,7 @@ import {
   modelColumns,
 } from "../model/champion.js";
 import { ModelStore } from "../model/model-store.js";
+import type { CleaningSummary } from "../model/records.js";
 import { reportConfigError } from "./errors.js";
 
 export interface ModelRow {
@@ -27,7 +28,7 @@ export interface ModelRow {
   dataToTs?: number;
   features?: string[];
   /** Values cleaning dropped or repaired, per tag and reason, in the window it saw. */
-  cleaning?: Record<string, Record<string, number>>;
+  cleaning?: CleaningSummary["tags"];
   /** Why the version's meta could not be read. */
   unreadable?: string;
 }
@@ -98,7 +99,7 @@ export function formatModels(rows: readonly ModelRow[]): string {
 }
 
 /** Every value dropped or repaired, over tags and reasons (details: `--json`). */
-function cleanedValues(cleaning: Record<string, Record<string, number>>): number {
+function cleanedValues(cleaning: CleaningSummary["tags"]): number {
   let n = 0;
   for (const reasons of Object.values(cleaning)) for (const v of Object.values(reasons)) n += v;
   return n;

@@ -10,6 +10,7 @@ import type { ModelConfig } from "../config/schema.js";
 import { renameDurably, replaceFile, syncDirectory, writeDurably } from "../core/durable.js";
 import type { Logger } from "../core/logger.js";
 import { scalerFromJson } from "../preprocess/scaler.js";
+import type { CleaningSummary } from "./records.js";
 import type { BandOffsets, BandQuantiles, ModelFiles, Scalers } from "./types.js";
 
 export interface ModelMeta {
@@ -44,7 +45,7 @@ export interface ModelMeta {
    * What cleaning dropped or repaired in the window the model saw, per tag and reason, and
    * why cells were left out (nonzero counts only). Absent in versions from before.
    */
-  cleaning?: { tags: Record<string, Record<string, number>>; rows: Record<string, number> };
+  cleaning?: CleaningSummary;
 }
 
 export interface StoredModel {
