@@ -8,17 +8,14 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionSchema } from "../../../src/config/schema.js";
-import { systemClock } from "../../../src/core/clock.js";
-import type { GatewayEvent } from "../../../src/core/events.js";
 import { silentLogger } from "../../../src/core/logger.js";
-import type { Reading } from "../../../src/core/reading.js";
-import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
 import { createTransport } from "../../../src/sources/modbus/source.js";
 import type { ModbusTransport, PduRequest } from "../../../src/sources/modbus/transport.js";
 import { repoRoot, requireOrSkip } from "../../support/data.js";
 import { freePort } from "../../support/ports.js";
 import { pymodbusMissing, SYSTEM_PYTHON } from "../../support/pymodbus.js";
 import { CHECKS, entryOf, expectAsWritten, HOLES, ROWS, until } from "./payload-rows.js";
+import { pollUntil } from "./poller-rig.js";
 
 async function untilAccepting(port: number, peer: ChildProcess): Promise<void> {
   await until("pymodbus accepting connections", async () => {
@@ -104,33 +101,16 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
         },
       ],
     });
-    const readings: Reading[] = [];
-    const events: GatewayEvent[] = [];
     const sent: PduRequest[] = [];
     const transport = recording(createTransport(connection, { logger: silentLogger() }), sent);
-    const poller = new ModbusPoller({
+    // Three readings of every tag: the later polls are planned around the hole.
+    const wanted = [...CHECKS.map((c) => `plc.${c.tag.name}`), "plc.far", "ghost.x"];
+    const { readings, events, poller } = await pollUntil(
       connection,
       transport,
-      sink: { write: (batch) => readings.push(...batch) },
-      events: { event: (e) => events.push(e) },
-      clock: systemClock,
-      logger: silentLogger(),
-    });
-
-    await transport.start();
-    await poller.start();
-    try {
-      // Three readings of every tag: the later polls are planned around the hole.
-      const wanted = [...CHECKS.map((c) => `plc.${c.tag.name}`), "plc.far", "ghost.x"];
-      await until("three readings of every tag and the ghost down", () => {
-        const counts = new Map<string, number>();
-        for (const r of readings) counts.set(r.tag, (counts.get(r.tag) ?? 0) + 1);
-        return events.length > 0 && wanted.every((t) => (counts.get(t) ?? 0) >= 3);
-      });
-    } finally {
-      await poller.stop();
-      await transport.stop();
-    }
+      "three readings of every tag and the ghost down",
+      (counts, run) => run.events.length > 0 && wanted.every((t) => (counts.get(t) ?? 0) >= 3),
+    );
 
     const latest = new Map(readings.map((r) => [r.tag, r]));
     expectAsWritten(CHECKS, latest, "plc");
@@ -192,30 +172,14 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
         },
       ],
     });
-    const readings: Reading[] = [];
     const sent: PduRequest[] = [];
     const transport = recording(createTransport(connection, { logger: silentLogger() }), sent);
-    const poller = new ModbusPoller({
+    const { readings, poller } = await pollUntil(
       connection,
       transport,
-      sink: { write: (batch) => readings.push(...batch) },
-      events: { event: () => {} },
-      clock: systemClock,
-      logger: silentLogger(),
-    });
-
-    await transport.start();
-    await poller.start();
-    try {
-      await until("three readings of every tag", () => {
-        const counts = new Map<string, number>();
-        for (const r of readings) counts.set(r.tag, (counts.get(r.tag) ?? 0) + 1);
-        return CHECKS.every((c) => (counts.get(`fast.${c.tag.name}`) ?? 0) >= 3);
-      });
-    } finally {
-      await poller.stop();
-      await transport.stop();
-    }
+      "three readings of every tag",
+      (counts) => CHECKS.every((c) => (counts.get(`fast.${c.tag.name}`) ?? 0) >= 3),
+    );
 
     expectAsWritten(CHECKS, new Map(readings.map((r) => [r.tag, r])), "fast");
     // Four requests of the one device went out before any answer came back, never more.

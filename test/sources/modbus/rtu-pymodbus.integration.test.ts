@@ -8,10 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectionSchema } from "../../../src/config/schema.js";
-import { systemClock } from "../../../src/core/clock.js";
 import { silentLogger } from "../../../src/core/logger.js";
-import type { Reading } from "../../../src/core/reading.js";
-import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
 import { createTransport } from "../../../src/sources/modbus/source.js";
 import type { ModbusTransport } from "../../../src/sources/modbus/transport.js";
 import {
@@ -24,15 +21,8 @@ import {
 import { requireOrSkip } from "../../support/data.js";
 import type { Proc } from "../../support/process.js";
 import { pymodbusMissing } from "../../support/pymodbus.js";
-import {
-  busRows,
-  type Check,
-  entryOf,
-  expectAsWritten,
-  expected,
-  tagOf,
-  until,
-} from "./payload-rows.js";
+import { busRows, type Check, entryOf, expectAsWritten, expected, tagOf } from "./payload-rows.js";
+import { pollUntil } from "./poller-rig.js";
 
 const UNIT_IDS = [1, 2, 3];
 const ready = requireOrSkip(pymodbusMissing() ?? socatMissing());
@@ -72,31 +62,16 @@ describe.runIf(ready)("Modbus source on an RTU bus of three pymodbus units", () 
         groups: [{ pollIntervalMs: 200, tags: checksOf(unit).map((c) => c.tag) }],
       })),
     });
-    const readings: Reading[] = [];
     const transport: ModbusTransport = createTransport(connection, { logger: silentLogger() });
-    const poller = new ModbusPoller({
+    const { readings, poller } = await pollUntil(
       connection,
       transport,
-      sink: { write: (batch) => readings.push(...batch) },
-      events: { event: () => {} },
-      clock: systemClock,
-      logger: silentLogger(),
-    });
-
-    await transport.start();
-    await poller.start();
-    try {
-      await until("two readings of every tag of every unit", () => {
-        const counts = new Map<string, number>();
-        for (const r of readings) counts.set(r.tag, (counts.get(r.tag) ?? 0) + 1);
-        return UNIT_IDS.every((unit) =>
+      "two readings of every tag of every unit",
+      (counts) =>
+        UNIT_IDS.every((unit) =>
           checksOf(unit).every((c) => (counts.get(`u${unit}.${c.tag.name}`) ?? 0) >= 2),
-        );
-      });
-    } finally {
-      await poller.stop();
-      await transport.stop();
-    }
+        ),
+    );
 
     const latest = new Map(readings.map((r) => [r.tag, r]));
     for (const unit of UNIT_IDS) expectAsWritten(checksOf(unit), latest, `u${unit}`);
