@@ -3,10 +3,44 @@
 // that accepts pipelined requests); registers and coils per unit; units that never answer
 // (they time out after the request's own timeout, on fake time), addresses that answer
 // exception 2, and a record of every request with its start and end. `reconnect()` tells
-// the listeners the connection came back.
+// the listeners the connection came back. Also a poller on it, on fake time, and its stop.
 
+import { vi } from "vitest";
+import type { ConnectionConfig } from "../../../src/config/schema.js";
+import type { Clock } from "../../../src/core/clock.js";
+import type { GatewayEvent } from "../../../src/core/events.js";
+import { silentLogger } from "../../../src/core/logger.js";
+import type { Reading } from "../../../src/core/reading.js";
 import { ModbusExceptionError, ModbusTimeoutError } from "../../../src/sources/modbus/errors.js";
+import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
 import type { ModbusTransport, PduRequest } from "../../../src/sources/modbus/transport.js";
+
+/** Wall and monotonic time as fake timers set them. */
+export const fakeClock: Clock = { now: () => Date.now(), monotonic: () => Date.now() };
+
+/** A poller of `connection` on `transport`, its readings and events pushed as they come. */
+export function pollerOn(
+  connection: ConnectionConfig,
+  transport: ModbusTransport,
+  readings: Reading[] = [],
+  events: GatewayEvent[] = [],
+): ModbusPoller {
+  return new ModbusPoller({
+    connection,
+    transport,
+    sink: { write: (batch) => readings.push(...batch) },
+    events: { event: (e) => events.push(e) },
+    clock: fakeClock,
+    logger: silentLogger(),
+  });
+}
+
+/** Stops a poller: stop() waits for the request in flight, which only fake time finishes. */
+export async function stopOnFakeTime(poller: ModbusPoller | undefined): Promise<void> {
+  const stopping = poller?.stop();
+  await vi.advanceTimersByTimeAsync(10_000);
+  await stopping;
+}
 
 export interface Sent {
   at: number;

@@ -5,14 +5,12 @@
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { connectionSchema } from "../../../src/config/schema.js";
-import type { Clock } from "../../../src/core/clock.js";
 import type { GatewayEvent } from "../../../src/core/events.js";
 import type { Reading } from "../../../src/core/reading.js";
 import { ModbusExceptionError } from "../../../src/sources/modbus/errors.js";
 import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
-import { FakeTransport } from "./fake-transport.js";
+import { FakeTransport, fakeClock, stopOnFakeTime } from "./fake-transport.js";
 
-const clock: Clock = { now: () => Date.now(), monotonic: () => Date.now() };
 const TIMEOUT = 250;
 const INTERVAL = 1000;
 const degrade = { afterFailures: 2, skipMs: 2000, maxSkipMs: 5000 };
@@ -67,16 +65,14 @@ beforeEach(async () => {
     transport,
     sink: { write: (batch) => readings.push(...batch) },
     events: { event: (e) => events.push(e) },
-    clock,
+    clock: fakeClock,
     logger: pino({ level: "debug" }, stream),
   });
   await poller.start();
 });
 
 afterEach(async () => {
-  const stopping = poller.stop();
-  await vi.advanceTimersByTimeAsync(10_000);
-  await stopping;
+  await stopOnFakeTime(poller);
   vi.useRealTimers();
 });
 

@@ -4,15 +4,11 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ConnectionConfig, connectionSchema } from "../../../src/config/schema.js";
-import type { Clock } from "../../../src/core/clock.js";
-import { silentLogger } from "../../../src/core/logger.js";
 import type { Reading } from "../../../src/core/reading.js";
 import { encodeRaw } from "../../../src/sources/modbus/codec.js";
 import { ModbusExceptionError } from "../../../src/sources/modbus/errors.js";
-import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
-import { FakeTransport } from "./fake-transport.js";
-
-const clock: Clock = { now: () => Date.now(), monotonic: () => Date.now() };
+import type { ModbusPoller } from "../../../src/sources/modbus/poller.js";
+import { FakeTransport, pollerOn, stopOnFakeTime } from "./fake-transport.js";
 
 let transport: FakeTransport;
 let readings: Reading[];
@@ -28,14 +24,7 @@ function connection(device: Record<string, unknown>, tags: unknown[]): Connectio
 }
 
 async function run(conn: ConnectionConfig, ms: number): Promise<void> {
-  poller = new ModbusPoller({
-    connection: conn,
-    transport,
-    sink: { write: (batch) => readings.push(...batch) },
-    events: { event: () => {} },
-    clock,
-    logger: silentLogger(),
-  });
+  poller = pollerOn(conn, transport, readings);
   await poller.start();
   await vi.advanceTimersByTimeAsync(ms);
 }
@@ -52,9 +41,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  const stopping = poller?.stop();
-  await vi.advanceTimersByTimeAsync(10_000);
-  await stopping;
+  await stopOnFakeTime(poller);
   vi.useRealTimers();
 });
 
@@ -154,14 +141,7 @@ describe("addressBase", () => {
 
   it("refuses to start with an address below the base, naming the tag", async () => {
     const conn = connection({ addressBase: 1 }, [{ name: "zeroth", address: 0 }]);
-    poller = new ModbusPoller({
-      connection: conn,
-      transport,
-      sink: { write: () => {} },
-      events: { event: () => {} },
-      clock,
-      logger: silentLogger(),
-    });
+    poller = pollerOn(conn, transport);
     await expect(poller.start()).rejects.toThrow(/device d group default: tag zeroth: address 0/);
     poller = undefined;
   });

@@ -5,14 +5,11 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ConnectionConfig, connectionSchema } from "../../../src/config/schema.js";
-import type { Clock } from "../../../src/core/clock.js";
 import type { GatewayEvent } from "../../../src/core/events.js";
-import { silentLogger } from "../../../src/core/logger.js";
 import type { Reading } from "../../../src/core/reading.js";
-import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
-import { FakeTransport } from "./fake-transport.js";
+import type { ModbusPoller } from "../../../src/sources/modbus/poller.js";
+import { FakeTransport, pollerOn, stopOnFakeTime } from "./fake-transport.js";
 
-const clock: Clock = { now: () => Date.now(), monotonic: () => Date.now() };
 const TIMEOUT = 300;
 
 /** Seven uint16 tags two registers apart: with two registers a read, seven requests. */
@@ -41,14 +38,7 @@ let events: GatewayEvent[];
 let poller: ModbusPoller | undefined;
 
 async function start(conn: ConnectionConfig): Promise<ModbusPoller> {
-  poller = new ModbusPoller({
-    connection: conn,
-    transport,
-    sink: { write: (batch) => readings.push(...batch) },
-    events: { event: (e) => events.push(e) },
-    clock,
-    logger: silentLogger(),
-  });
+  poller = pollerOn(conn, transport, readings, events);
   await poller.start();
   return poller;
 }
@@ -65,9 +55,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  const stopping = poller?.stop();
-  await vi.advanceTimersByTimeAsync(10_000);
-  await stopping;
+  await stopOnFakeTime(poller);
   vi.useRealTimers();
 });
 

@@ -14,7 +14,7 @@ import {
   ModbusTimeoutError,
 } from "../../../src/sources/modbus/errors.js";
 import { ModbusPoller } from "../../../src/sources/modbus/poller.js";
-import { FakeTransport } from "./fake-transport.js";
+import { FakeTransport, stopOnFakeTime } from "./fake-transport.js";
 
 function connection(extra: Record<string, unknown> = {}): ConnectionConfig {
   return connectionSchema.parse({
@@ -76,10 +76,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  // stop() waits for the request in flight, which only fake time can finish.
-  const stopping = poller?.stop();
-  await vi.advanceTimersByTimeAsync(10_000);
-  await stopping;
+  await stopOnFakeTime(poller);
   vi.useRealTimers();
 });
 
