@@ -23,6 +23,64 @@ const probe = new TmpfsMount();
 const ready = requireOrSkip(probe.mount(64));
 probe.unmount();
 
+interface ConfigOptions {
+  /** One tag more than before, as after an engineer's edit: the restart must write. */
+  newTag?: boolean;
+  /** Output lines, their state file off the full disk so that the test can read it. */
+  lines?: unknown[];
+}
+
+function config(dir: string, stateDir: string, port: string, opts: ConfigOptions = {}): string {
+  return deriveConfig("simulator.yaml", { PLANTGATE_SIM_PORT: port }, dir, (doc) => {
+    const group = doc.connections[0].devices[0].groups[0];
+    if (opts.newTag) {
+      group.tags.push({
+        name: "goodPartsLow",
+        table: "inputRegister",
+        address: 13,
+        type: "uint16",
+      });
+    }
+    doc.gateway.stateDir = stateDir;
+    doc.log.statusIntervalMs = 0;
+    doc.learning = undefined;
+    doc.alerts.rules = [];
+    const lines = opts.lines ?? [];
+    doc.outputs = { driver: "virtual", stateFile: join(dir, "outputs.json"), lines };
+    doc.simulator.stepMs = 10;
+    group.pollIntervalMs = POLL_MS;
+    doc.store.flushIntervalMs = 200;
+  });
+}
+
+/** Fills the mount: the filler is refused its last bytes with ENOSPC. */
+function fillDisk(mnt: TmpfsMount): string {
+  const filler = join(mnt.dir, "filler");
+  expect(() => writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024))).toThrow(/ENOSPC/);
+  return filler;
+}
+
+/** The stored poll timestamps of line.temperature from `fromTs` on, in order. */
+function temperatureTimes(dbPath: string, fromTs = 0): number[] {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    return db
+      .prepare(
+        `SELECT r.ts FROM readings r JOIN tags t ON t.id = r.tag_id
+         WHERE t.name = 'line.temperature' AND r.ts >= ? ORDER BY r.ts`,
+      )
+      .pluck()
+      .all(fromTs) as number[];
+  } finally {
+    db.close();
+  }
+}
+
+/** The largest step between consecutive timestamps. */
+function worstGap(ts: readonly number[]): number {
+  return Math.max(...ts.slice(1).map((t, i) => t - (ts[i] as number)));
+}
+
 describe.runIf(ready)("a full disk under the running daemon", () => {
   const dir = mkdtempSync(join(tmpdir(), "pg-full-"));
   const mnt = new TmpfsMount();
@@ -37,28 +95,14 @@ describe.runIf(ready)("a full disk under the running daemon", () => {
   it("keeps polling, raises bufferFault, and writes everything once space returns", async () => {
     expect(mnt.mount(6 * 1024)).toBeUndefined();
     const port = String(await freePort());
-    const config = deriveConfig("simulator.yaml", { PLANTGATE_SIM_PORT: port }, dir, (doc) => {
-      doc.gateway.stateDir = mnt.dir;
-      doc.log.statusIntervalMs = 0;
-      doc.learning = undefined;
-      doc.alerts.rules = [];
-      // The lamp's state file lives off the full disk, so the test can read it.
-      doc.outputs = {
-        driver: "virtual",
-        stateFile: join(dir, "outputs.json"),
-        lines: [{ name: "faultLamp", gpio: 24, activeOn: ["alarm"], rule: "bufferFault" }],
-      };
-      doc.simulator.stepMs = 10;
-      doc.connections[0].devices[0].groups[0].pollIntervalMs = POLL_MS;
-      doc.store.flushIntervalMs = 200;
-    });
-    gate = startPlantgate(["run", "--config", config]);
+    const lamp = { name: "faultLamp", gpio: 24, activeOn: ["alarm"], rule: "bufferFault" };
+    const file = config(dir, mnt.dir, port, { lines: [lamp] });
+    gate = startPlantgate(["run", "--config", file]);
     await gate.waitFor((l) => l.msg === "started", 20_000);
     await new Promise((r) => setTimeout(r, 1500)); // the lamp starts at its safe level, off
     expect(gate.find("output changed")).toEqual([]);
 
-    const filler = join(mnt.dir, "filler");
-    expect(() => writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024))).toThrow(/ENOSPC/);
+    const filler = fillDisk(mnt);
     const full = await gate.waitFor((l) => String(l.msg).startsWith("store cannot write"), 20_000);
     await gate.waitFor((l) => l.msg === "output changed" && l.value === 1, 10_000, "lamp on");
     await new Promise((r) => setTimeout(r, 2000)); // polling goes on while the disk is full
@@ -71,47 +115,16 @@ describe.runIf(ready)("a full disk under the running daemon", () => {
     expect(await gate.stop()).toBe(0);
     gate = undefined;
 
-    const db = new Database(join(mnt.dir, "plantgate.db"), { readonly: true });
-    const ts = db
-      .prepare(
-        `SELECT r.ts FROM readings r JOIN tags t ON t.id = r.tag_id
-         WHERE t.name = 'line.temperature' ORDER BY r.ts`,
-      )
-      .pluck()
-      .all() as number[];
-    db.close();
+    const ts = temperatureTimes(join(mnt.dir, "plantgate.db"));
     const fullAt = Date.parse(String(full.time));
     const backAt = Date.parse(String(back.time));
     const during = ts.filter((t) => t > fullAt && t < backAt);
-    const worstGap = Math.max(...ts.slice(1).map((t, i) => t - (ts[i] as number)));
-    console.log(`${during.length} polls stored from the full-disk spell; worst gap ${worstGap}`);
+    const gap = worstGap(ts);
+    console.log(`${during.length} polls stored from the full-disk spell; worst gap ${gap}`);
     expect(during.length).toBeGreaterThan(2000 / POLL_MS / 2);
-    expect(worstGap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
+    expect(gap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
   }, 90_000);
 });
-
-/** `newTag`: one tag more than before, as after an engineer's edit: the restart must write. */
-function config(dir: string, stateDir: string, port: string, newTag = false): string {
-  return deriveConfig("simulator.yaml", { PLANTGATE_SIM_PORT: port }, dir, (doc) => {
-    const group = doc.connections[0].devices[0].groups[0];
-    if (newTag) {
-      group.tags.push({
-        name: "goodPartsLow",
-        table: "inputRegister",
-        address: 13,
-        type: "uint16",
-      });
-    }
-    doc.gateway.stateDir = stateDir;
-    doc.log.statusIntervalMs = 0;
-    doc.learning = undefined;
-    doc.alerts.rules = [];
-    doc.outputs = { driver: "virtual", stateFile: join(dir, "outputs.json"), lines: [] };
-    doc.simulator.stepMs = 10;
-    group.pollIntervalMs = POLL_MS;
-    doc.store.flushIntervalMs = 200;
-  });
-}
 
 describe.runIf(ready)("a restart on a full disk", () => {
   const dir = mkdtempSync(join(tmpdir(), "pg-full-start-"));
@@ -138,9 +151,9 @@ describe.runIf(ready)("a restart on a full disk", () => {
     expect(statSync(`${dbPath}-wal`).size).toBeGreaterThan(0);
     expect(existsSync(`${dbPath}-shm`)).toBe(true);
 
-    const filler = join(mnt.dir, "filler");
-    expect(() => writeFileSync(filler, Buffer.alloc(16 * 1024 * 1024))).toThrow(/ENOSPC/);
-    const second = startPlantgate(["run", "--config", config(dir, mnt.dir, port, true)]);
+    const filler = fillDisk(mnt);
+    const newTag = config(dir, mnt.dir, port, { newTag: true });
+    const second = startPlantgate(["run", "--config", newTag]);
     gate = second;
     const started = await second.waitFor((l) => l.msg === "started", 20_000, "started");
     await second.waitFor((l) => String(l.msg).startsWith("store cannot write"), 20_000);
@@ -151,19 +164,11 @@ describe.runIf(ready)("a restart on a full disk", () => {
     expect(await second.stop()).toBe(0);
     gate = undefined;
 
-    const db = new Database(dbPath, { readonly: true });
-    const ts = db
-      .prepare(
-        `SELECT r.ts FROM readings r JOIN tags t ON t.id = r.tag_id
-         WHERE t.name = 'line.temperature' AND r.ts >= ? ORDER BY r.ts`,
-      )
-      .pluck()
-      .all(Date.parse(String(started.time))) as number[];
-    db.close();
+    const ts = temperatureTimes(dbPath, Date.parse(String(started.time)));
     const during = ts.filter((t) => t < Date.parse(String(back.time)));
-    const worstGap = Math.max(...ts.slice(1).map((t, i) => t - (ts[i] as number)));
-    console.log(`${during.length} polls stored from before space returned; worst gap ${worstGap}`);
+    const gap = worstGap(ts);
+    console.log(`${during.length} polls stored from before space returned; worst gap ${gap}`);
     expect(during.length).toBeGreaterThan(2000 / POLL_MS / 2);
-    expect(worstGap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
+    expect(gap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
   }, 90_000);
 });
