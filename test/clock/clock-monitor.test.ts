@@ -1,26 +1,12 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
+// The clock monitor alone: jumps both ways past its threshold, and the synchronized flag.
+// With the store and the in-memory windows it tells: store-clock.test.ts.
+
 import { describe, expect, it } from "vitest";
 import { ClockMonitor } from "../../src/clock/clock-monitor.js";
-import { clockSchema, storeSchema } from "../../src/config/schema.js";
+import { clockSchema } from "../../src/config/schema.js";
 import type { GatewayEvent } from "../../src/core/events.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { GOOD } from "../../src/core/reading.js";
-import { Store } from "../../src/store/store.js";
-
-/** A clock whose wall time can be stepped independently of its monotonic time. */
-class FakeClock {
-  wall = 1_700_000_000_000;
-  mono = 0;
-  now = () => this.wall;
-  monotonic = () => this.mono;
-  advance(ms: number) {
-    this.wall += ms;
-    this.mono += ms;
-  }
-}
+import { FakeClock } from "../store/support.js";
 
 describe("clock monitor", () => {
   it("notices jumps both ways, and when the clock becomes synchronized", async () => {
@@ -56,49 +42,5 @@ describe("clock monitor", () => {
     expect(events.filter((e) => e.kind === "clock.jump")).toHaveLength(2);
     expect(synced).toBe(1);
     expect(monitor.synchronized).toBe(true);
-  });
-});
-
-describe("store and clock", () => {
-  async function newStore() {
-    const path = join(mkdtempSync(join(tmpdir(), "pg-clk-")), "t.db");
-    const store = new Store({
-      path,
-      config: storeSchema.parse({ flushIntervalMs: 60_000 }),
-      tags: [],
-      clock: new FakeClock(),
-      logger: silentLogger(),
-    });
-    await store.start();
-    return { store, path };
-  }
-
-  it("marks readings taken before the clock was synchronized", async () => {
-    const { store, path } = await newStore();
-    store.write([{ tag: "m.a", ts: 1, value: 1, quality: GOOD }]);
-    store.clockSynchronized();
-    store.write([{ tag: "m.a", ts: 2, value: 2, quality: GOOD }]);
-    await store.stop();
-    const db = new Database(path, { readonly: true });
-    const rows = db.prepare("SELECT ts, clock_synced AS s FROM readings ORDER BY id").all();
-    db.close();
-    expect(rows).toEqual([
-      { ts: 1, s: 0 },
-      { ts: 2, s: 1 },
-    ]);
-  });
-
-  it("never mixes readings across a backwards jump in history windows", async () => {
-    const { store } = await newStore();
-    store.clockSynchronized();
-    store.write([1000, 2000, 3000].map((ts) => ({ tag: "m.a", ts, value: ts, quality: GOOD })));
-    store.clockJumped(-2500);
-    store.write([1500, 2500].map((ts) => ({ tag: "m.a", ts, value: -ts, quality: GOOD })));
-    store.flush();
-    expect(store.history(["m.a"], 0, 10_000).get("m.a")).toEqual({
-      ts: [1500, 2500],
-      values: [-1500, -2500],
-    });
-    await store.stop();
   });
 });

@@ -2,7 +2,8 @@
 // wall time is stepped apart from its monotonic time: jumps back and forward, a jump while
 // the disk is full, a jump before the database could ever be opened, and a restart with
 // the clock behind. Nothing committed is lost, nothing queued is lost, and training
-// windows (history) never mix readings from the two sides of a backwards jump.
+// windows (history) never mix readings from the two sides of a backwards jump. Then the
+// store told directly: the clock_synced mark, and history after a jump reported at once.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -208,5 +209,35 @@ describe("store and clock monitor on a fake clock", () => {
     t.store.flush();
     const h = t.store.history(["m.a"], 0, Number.MAX_SAFE_INTEGER);
     expect(h.get("m.a")?.values).toEqual([1, 2]);
+  });
+});
+
+describe("store and clock, told directly", () => {
+  it("marks readings taken before the clock was synchronized", async () => {
+    const t = await testStore();
+    open.push(t.store);
+    t.store.write([good("m.a", 1, 1)]);
+    t.store.clockSynchronized();
+    t.store.write([good("m.a", 2, 2)]);
+    t.store.flush();
+    const rows = query(t.path, "SELECT ts, clock_synced AS s FROM readings ORDER BY id");
+    expect(rows).toEqual([
+      { ts: 1n, s: 0n },
+      { ts: 2n, s: 1n },
+    ]);
+  });
+
+  it("keeps exactly the readings after a reported backwards jump in history", async () => {
+    const t = await testStore();
+    open.push(t.store);
+    t.store.clockSynchronized();
+    t.store.write([1000, 2000, 3000].map((ts) => good("m.a", ts, ts)));
+    t.store.clockJumped(-2500);
+    t.store.write([1500, 2500].map((ts) => good("m.a", ts, -ts)));
+    t.store.flush();
+    expect(t.store.history(["m.a"], 0, 10_000).get("m.a")).toEqual({
+      ts: [1500, 2500],
+      values: [-1500, -2500],
+    });
   });
 });
