@@ -110,14 +110,18 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
     }
   }
 
-  /** The whole history as the recent span, less the newest `cut` readings of every tag. */
-  function fullRecent(cut = 0): RecentSource {
+  /**
+   * The whole history as the recent span, less the newest `cut` readings of every tag (a
+   * function: read at each call, so a test can change it between predictions).
+   */
+  function fullRecent(cut: number | (() => number) = 0): RecentSource {
     return {
       recent: (tags: readonly string[], fromTs: number) => {
+        const n = typeof cut === "number" ? cut : cut();
         const all = new FakeHistory(history).history(tags, fromTs, Number.POSITIVE_INFINITY);
         for (const s of all.values()) {
-          s.ts.splice(s.ts.length - cut);
-          s.values.splice(s.values.length - cut);
+          s.ts.splice(s.ts.length - n);
+          s.values.splice(s.values.length - n);
         }
         return all;
       },
@@ -229,17 +233,7 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
 
   it("predicts from the dataset row of the newest complete cell, not from stale inputs", async () => {
     let cut = 0;
-    const recent = {
-      recent: (tags: readonly string[], fromTs: number) => {
-        const all = new FakeHistory(history).history(tags, fromTs, Number.POSITIVE_INFINITY);
-        for (const s of all.values()) {
-          s.ts.splice(s.ts.length - cut);
-          s.values.splice(s.values.length - cut);
-        }
-        return all;
-      },
-    };
-    const learner = newLearner(GOOD, [], { empty: true, recent });
+    const learner = newLearner(GOOD, [], { empty: true, recent: fullRecent(() => cut) });
     await learner.start();
     try {
       expect(learner.predictNow()).toMatchObject({ ts: NOW - GRID_MS, target: CCPP_TARGET });
