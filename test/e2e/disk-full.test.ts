@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deriveConfig } from "../support/config.js";
 import { requireOrSkip } from "../support/data.js";
 import { TmpfsMount } from "../support/mount.js";
@@ -81,19 +81,25 @@ function worstGap(ts: readonly number[]): number {
   return Math.max(...ts.slice(1).map((t, i) => t - (ts[i] as number)));
 }
 
-describe.runIf(ready)("a full disk under the running daemon", () => {
-  const dir = mkdtempSync(join(tmpdir(), "pg-full-"));
-  const mnt = new TmpfsMount();
+describe.runIf(ready)("a full disk", () => {
+  let dir: string;
+  let mnt: TmpfsMount;
   let gate: Proc | undefined;
 
-  afterAll(async () => {
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "pg-full-"));
+    mnt = new TmpfsMount();
+    expect(mnt.mount(6 * 1024)).toBeUndefined();
+  });
+
+  afterEach(async () => {
     await gate?.stop(2000);
+    gate = undefined;
     mnt.unmount();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("keeps polling, raises bufferFault, and writes everything once space returns", async () => {
-    expect(mnt.mount(6 * 1024)).toBeUndefined();
     const port = String(await freePort());
     const lamp = { name: "faultLamp", gpio: 24, activeOn: ["alarm"], rule: "bufferFault" };
     const file = config(dir, mnt.dir, port, { lines: [lamp] });
@@ -124,21 +130,8 @@ describe.runIf(ready)("a full disk under the running daemon", () => {
     expect(during.length).toBeGreaterThan(2000 / POLL_MS / 2);
     expect(gap).toBeLessThanOrEqual(POLL_MS + SCHEDULING_TOLERANCE_MS);
   }, 90_000);
-});
-
-describe.runIf(ready)("a restart on a full disk", () => {
-  const dir = mkdtempSync(join(tmpdir(), "pg-full-start-"));
-  const mnt = new TmpfsMount();
-  let gate: Proc | undefined;
-
-  afterAll(async () => {
-    await gate?.stop(2000);
-    mnt.unmount();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it("restarts on a full disk with a crashed run's WAL, polls, writes later", async () => {
-    expect(mnt.mount(6 * 1024)).toBeUndefined();
     const port = String(await freePort());
     const file = config(dir, mnt.dir, port);
     const dbPath = join(mnt.dir, "plantgate.db");
