@@ -67,6 +67,10 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
     });
   });
 
+  /** A TCP connection to the peer with these devices. */
+  const peerConnection = (devices: unknown[]) =>
+    connectionSchema.parse({ name: "peer", host: "127.0.0.1", port, timeoutMs: 2000, devices });
+
   afterAll(async () => {
     if (peer === undefined || peer.exitCode !== null) return;
     const exited = new Promise((resolve) => peer?.once("exit", resolve));
@@ -77,30 +81,24 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
   });
 
   it("reads every type and order as pymodbus wrote them, around a hole", async () => {
-    const connection = connectionSchema.parse({
-      name: "peer",
-      host: "127.0.0.1",
-      port,
-      timeoutMs: 2000,
-      devices: [
-        {
-          name: "plc",
-          unitId: 1,
-          groups: [
-            { pollIntervalMs: 200, tags: CHECKS.map((c) => c.tag) },
-            // Beyond the server's 400 registers: exception 2 from a device that is up.
-            { name: "missing", tags: [{ name: "far", address: 5000, type: "uint16" }] },
-          ],
-        },
-        // pymodbus does not answer a unit it does not serve: a device that times out.
-        {
-          name: "ghost",
-          unitId: 9,
-          timeoutMs: 200,
-          groups: [{ tags: [{ name: "x", address: 0 }] }],
-        },
-      ],
-    });
+    const connection = peerConnection([
+      {
+        name: "plc",
+        unitId: 1,
+        groups: [
+          { pollIntervalMs: 200, tags: CHECKS.map((c) => c.tag) },
+          // Beyond the server's 400 registers: exception 2 from a device that is up.
+          { name: "missing", tags: [{ name: "far", address: 5000, type: "uint16" }] },
+        ],
+      },
+      // pymodbus does not answer a unit it does not serve: a device that times out.
+      {
+        name: "ghost",
+        unitId: 9,
+        timeoutMs: 200,
+        groups: [{ tags: [{ name: "x", address: 0 }] }],
+      },
+    ]);
     const sent: PduRequest[] = [];
     const transport = recording(createTransport(connection, { logger: silentLogger() }), sent);
     // Three readings of every tag: the later polls are planned around the hole.
@@ -156,22 +154,16 @@ describe.runIf(requireOrSkip(pymodbusMissing()))("Modbus source against pymodbus
   // pymodbus 3.0's TCP server reads every complete frame a segment brings and answers each
   // in turn, so it takes pipelined requests, though it serves them one after the other.
   it("pipelines one device's requests, four in flight, each with its own values", async () => {
-    const connection = connectionSchema.parse({
-      name: "peer",
-      host: "127.0.0.1",
-      port,
-      timeoutMs: 2000,
-      devices: [
-        {
-          name: "fast",
-          unitId: 1,
-          maxInFlight: 4,
-          // Small reads: many requests a cycle, so that several are outstanding at once.
-          maxRegistersPerRead: 8,
-          groups: [{ pollIntervalMs: 200, tags: CHECKS.map((c) => c.tag) }],
-        },
-      ],
-    });
+    const connection = peerConnection([
+      {
+        name: "fast",
+        unitId: 1,
+        maxInFlight: 4,
+        // Small reads: many requests a cycle, so that several are outstanding at once.
+        maxRegistersPerRead: 8,
+        groups: [{ pollIntervalMs: 200, tags: CHECKS.map((c) => c.tag) }],
+      },
+    ]);
     const sent: PduRequest[] = [];
     const transport = recording(createTransport(connection, { logger: silentLogger() }), sent);
     const { readings, poller } = await pollUntil(
