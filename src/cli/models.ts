@@ -174,7 +174,8 @@ export async function rollbackCommand(version: string, opts: { config: string })
   try {
     const socket = join(config.gateway.stateDir, SOCKET_NAME);
     const r = await rollbackModel({ dir: modelDir(config), version, socket, expected });
-    const how = r.reloaded ? "the daemon loaded it" : "no daemon running; loaded at its next start";
+    const later = "no daemon running; loaded at its next start";
+    const how = r.reloaded ? "the daemon loaded it" : later;
     process.stdout.write(`current model: ${r.version} (was ${r.previous ?? "none"}); ${how}\n`);
   } catch (err) {
     fail((err as Error).message);

@@ -131,7 +131,8 @@ export function crossCheck(config: Config): string[] {
     }
     lineNames.set(line.name, i);
     const owner = pins.get(line.gpio);
-    if (owner) problems.push(`outputs.lines.${i}.gpio: gpio ${line.gpio} already used by ${owner}`);
+    const gpio = `outputs.lines.${i}.gpio: gpio ${line.gpio}`;
+    if (owner) problems.push(`${gpio} already used by ${owner}`);
     else pins.set(line.gpio, line.name);
   });
 
@@ -155,7 +156,8 @@ export function parseWithEnv(
 ): { doc: unknown; problems: string[] } {
   const document = parseDocument(raw);
   if (document.errors.length) {
-    return { doc: undefined, problems: document.errors.map((e) => `not valid YAML: ${e.message}`) };
+    const problems = document.errors.map((e) => `not valid YAML: ${e.message}`);
+    return { doc: undefined, problems };
   }
 
   const missing: string[] = [];

@@ -39,7 +39,8 @@ export function spansFromAlertEvents(
   const close = (rule: string, ts: number) => {
     const start = open.get(rule);
     open.delete(rule);
-    if (start !== undefined && ts > fromTs && start < toTs) spans.push({ fromTs: start, toTs: ts });
+    const overlaps = start !== undefined && ts > fromTs && start < toTs;
+    if (overlaps) spans.push({ fromTs: start, toTs: ts });
   };
 
   for (const e of events) {

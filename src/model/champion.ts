@@ -53,7 +53,8 @@ export function incompatibility(meta: ModelMeta, expected: ExpectedInputs): stri
   if (have !== want) return `its tag set [${have}] differs from the config's [${want}]`;
   const columns = modelColumns(meta);
   if (columns.join("\n") !== expected.columns.join("\n")) {
-    return `its input columns [${columns.join(", ")}] differ from [${expected.columns.join(", ")}]`;
+    const wanted = expected.columns.join(", ");
+    return `its input columns [${columns.join(", ")}] differ from [${wanted}]`;
   }
   return undefined;
 }

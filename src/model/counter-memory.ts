@@ -26,7 +26,8 @@ export class CounterMemory {
     try {
       this.state = await loadCounterState(this.path);
     } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, "counter state unreadable: starting blind");
+      const why = (err as Error).message;
+      this.logger.warn({ err: why }, "counter state unreadable: starting blind");
     }
     this.timer = setInterval(() => void this.save(), SAVE_EVERY_MS);
     this.timer.unref();

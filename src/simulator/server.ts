@@ -92,7 +92,8 @@ export class SimulatorServer implements Component {
     const inEpisode = state.degradation > 0;
     if (inEpisode !== this.inEpisode) {
       this.inEpisode = inEpisode;
-      this.logger.info({ step: state.step }, inEpisode ? "degradation begins" : "degradation ends");
+      const what = inEpisode ? "degradation begins" : "degradation ends";
+      this.logger.info({ step: state.step }, what);
     }
   }
 }

@@ -18,8 +18,13 @@ function rig(onChange?: () => Promise<void>) {
       done();
     },
   });
+  const rule = ruleSchema.parse({
+    name: "eff",
+    below: { warning: 80, alarm: 70 },
+    debounceMs: 1000,
+  });
   const engine = new AlertEngine({
-    rules: [ruleSchema.parse({ name: "eff", below: { warning: 80, alarm: 70 }, debounceMs: 1000 })],
+    rules: [rule],
     clock: { now: () => 1_700_000_000_000 + t, monotonic: () => t },
     logger: createLogger("info", sink),
     events: { event: (e) => events.push(e) },

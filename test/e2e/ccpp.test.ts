@@ -195,7 +195,8 @@ describe.runIf(ready)("CCPP rows served by pymodbus, end to end", () => {
       .all() as Array<{ ts: number }>;
     const stepAt = db.prepare(
       `SELECT r.value FROM readings r JOIN tags t ON t.id = r.tag_id
-       WHERE t.name = 'plant.step' AND r.quality = 'good' AND r.ts <= ? ORDER BY r.ts DESC LIMIT 1`,
+       WHERE t.name = 'plant.step' AND r.quality = 'good' AND r.ts <= ?
+       ORDER BY r.ts DESC LIMIT 1`,
     );
     expect(raised.length).toBeGreaterThan(0);
     const first = raised[0] as { ts: number };

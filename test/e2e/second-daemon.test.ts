@@ -49,7 +49,8 @@ describe("two daemons on one state directory", () => {
 
     expect(await first.stop()).toBe(0);
     const db = new Database(join(dir, "plantgate.db"), { readonly: true });
-    const pids = db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'daemon.started'").get();
+    const starts = "SELECT count(*) AS n FROM events WHERE kind = 'daemon.started'";
+    const pids = db.prepare(starts).get();
     db.close();
     expect(pids).toEqual({ n: 1 });
   }, 60_000);

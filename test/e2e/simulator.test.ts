@@ -82,7 +82,8 @@ describe("plantgate run on the simulator", () => {
     const db = new Database(join(dir, "plantgate.db"), { readonly: true });
     const readings = db.prepare("SELECT count(*) AS n FROM readings").get() as { n: number };
     const predictions = db.prepare("SELECT count(*) AS n FROM predictions").get() as { n: number };
-    const raised = db.prepare("SELECT count(*) AS n FROM events WHERE kind = 'alert.raised'").get();
+    const alerts = "SELECT count(*) AS n FROM events WHERE kind = 'alert.raised'";
+    const raised = db.prepare(alerts).get();
     db.close();
     expect(readings.n).toBeGreaterThan(100);
     expect(predictions.n).toBeGreaterThan(0);

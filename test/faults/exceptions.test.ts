@@ -23,7 +23,7 @@ describe("Modbus exceptions from one unit", () => {
   const rig = new FaultRig();
   afterEach(() => rig.cleanup());
 
-  it.each(CODES)("stores exception %i as bad with its code and keeps unit 1 read", async (code) => {
+  it.each(CODES)("stores exception %i as bad with its code, unit 1 read on", async (code) => {
     const gateway = GATEWAY.has(code);
     const recoveryBoundMs = gateway ? SILENT_RECOVERY_MS : POLL_MS;
     const { units } = await rig.tcpPair();

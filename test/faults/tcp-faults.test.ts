@@ -32,7 +32,7 @@ describe("acquisition faults over Modbus TCP", () => {
     console.info("tcp silent", measured);
   });
 
-  it("never takes a reply that came after its timeout for the answer to a later request", async () => {
+  it("never takes a reply that came after its timeout for a later request's", async () => {
     const { units } = await rig.tcpPair();
     const late: Fault = { kind: "late", delayMs: TIMEOUT_MS + 60 };
     const episode = await holdUnitFault(units, 2, late, HOLD_MS);

@@ -18,7 +18,7 @@ const config = learningSchema.parse({
 });
 
 describe("counter memory across a gateway restart", () => {
-  it("continues from the saved reading: a rollover stays a rollover, not an unknown step", async () => {
+  it("continues from the saved reading: a rollover stays one, not an unknown step", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pg-ctr-"));
     const before = new CounterMemory(dir, silentLogger());
     await before.start();

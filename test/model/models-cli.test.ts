@@ -235,7 +235,8 @@ learning:
     const r = run("v000003");
 
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/v000003 cannot serve this config: its input columns \[line\.speed\]/);
+    const refusal = /v000003 cannot serve this config: its input columns \[line\.speed\]/;
+    expect(r.stderr).toMatch(refusal);
     expect(await readFile(join(dir, "models", "current"), "utf8")).toBe("v000002\n");
   });
 });

@@ -155,7 +155,7 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
     }
   }, 60_000);
 
-  it("promotes a better challenger, measured beside the champion on the same holdout", async () => {
+  it("promotes a better challenger, measured beside the champion on one holdout", async () => {
     const { outcome, health } = await retrain(GOOD);
 
     expect(outcome.kind).toBe("model.promoted");
@@ -231,7 +231,7 @@ describe.runIf(requireOrSkip(ccpp.missing))("Learner: champion and challenger on
     }
   });
 
-  it("predicts from the dataset row of the newest complete cell, not from stale inputs", async () => {
+  it("predicts from the dataset row of the newest complete cell, not stale inputs", async () => {
     let cut = 0;
     const learner = newLearner(GOOD, [], { empty: true, recent: fullRecent(() => cut) });
     await learner.start();

@@ -45,6 +45,9 @@ describe("the learner's schedule, on a live plant", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** True once a few predictions came, for waitFor. */
+  const somePredictions = () => (predictions.filter(Boolean).length > 5 ? true : undefined);
+
   async function start(overrides: Record<string, unknown> = {}): Promise<Learner> {
     const config = learningSchema.parse({
       target: PLANT_TARGET,
@@ -131,7 +134,7 @@ describe("the learner's schedule, on a live plant", () => {
   it("retrains early on drift, after a model.drift event", async () => {
     await start();
     await nthOutcome(1);
-    await waitFor("predictions", () => (predictions.filter(Boolean).length > 5 ? true : undefined));
+    await waitFor("predictions", somePredictions);
 
     plant.drift(30);
     const drift = await waitFor("model.drift", () => events.find((e) => e.kind === "model.drift"));
@@ -168,7 +171,7 @@ describe("the learner's schedule, on a live plant", () => {
     const rule = new ThresholdRule(
       ruleSchema.parse({ name: "low", below: { alarm: -1e9 }, debounceMs: 0 }),
     );
-    await waitFor("predictions", () => (predictions.filter(Boolean).length > 5 ? true : undefined));
+    await waitFor("predictions", somePredictions);
 
     const down = plant.goDown(400);
     await sleep(200);

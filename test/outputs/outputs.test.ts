@@ -25,7 +25,8 @@ function levels(file: string): Record<string, number> {
 describe("outputs on the virtual driver", () => {
   it("start safe, follow the rules, and return to safe on stop", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "pg-out-")), "outputs.json");
-    const outputs = new Outputs(lines, new VirtualGpioDriver(file, silentLogger()), silentLogger());
+    const driver = new VirtualGpioDriver(file, silentLogger());
+    const outputs = new Outputs(lines, driver, silentLogger());
     await outputs.start();
     expect(levels(file)).toEqual({ green: 0, red: 0, permit: 0 });
 

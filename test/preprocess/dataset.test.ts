@@ -228,7 +228,7 @@ describe("buildDataset: bad readings", () => {
     expect(ds.y).toEqual([10, 20, 20, 20, 20, 60, 70]);
   });
 
-  it("stop the fill: from a bad reading to the next good one, input and target are unknown", () => {
+  it("stop the fill: from a bad reading to the next good one, inputs and target unknown", () => {
     // The device stopped answering at 2 s: a bad reading per tag per poll.
     const bad = new Map([
       ["a.x", [2000, 3000, 4000]],

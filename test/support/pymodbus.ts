@@ -8,6 +8,7 @@ export const SYSTEM_PYTHON = "/usr/bin/python3";
 export function pymodbusMissing(): string | undefined {
   const r = spawnSync(SYSTEM_PYTHON, ["-c", "import pymodbus"], { encoding: "utf8" });
   if (r.error) return `${SYSTEM_PYTHON} not runnable: ${r.error.message}`;
-  if (r.status !== 0) return "python3-pymodbus is not installed (apt-get install python3-pymodbus)";
+  const install = "apt-get install python3-pymodbus";
+  if (r.status !== 0) return `python3-pymodbus is not installed (${install})`;
   return undefined;
 }

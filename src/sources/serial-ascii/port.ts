@@ -36,7 +36,9 @@ export const openSerialPort: OpenPort = async (options) => {
     stopBits: options.stopBits,
     autoOpen: false,
   });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => {
+    port.open((err) => (err ? reject(err) : resolve()));
+  });
   const presence = await watchPresence(options.path, (reason) => {
     // A sensor only reads, so an unplugged adapter brings no close event (serial/presence.ts):
     // close the port, with the reason as the close's disconnect error, as node-serialport

@@ -57,7 +57,8 @@ describe("DeadbandFilter", () => {
   it("passes booleans and strings on change only, and everything without a deadband", () => {
     const filter = new DeadbandFilter();
     const tag = { deadband: 0 };
-    expect([true, true, false, "a", "a", "b"].map((v, i) => filter.pass(tag, good(v), i))).toEqual([
+    const values = [true, true, false, "a", "a", "b"];
+    expect(values.map((v, i) => filter.pass(tag, good(v), i))).toEqual([
       true,
       false,
       true,

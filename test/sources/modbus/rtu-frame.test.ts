@@ -139,7 +139,8 @@ describe("RTU timing", () => {
   });
 
   it("keeps 3.5 characters up to 19200 baud and 1.75 ms above", () => {
-    const gap = (baudRate: number, parity: "none" | "even", stopBits: 1 | 2, dataBits: 7 | 8 = 8) =>
+    type Parity = "none" | "even";
+    const gap = (baudRate: number, parity: Parity, stopBits: 1 | 2, dataBits: 7 | 8 = 8) =>
       frameGapMs({ baudRate, parity, dataBits, stopBits });
     expect(gap(9600, "even", 1)).toBeCloseTo(4.0104, 3);
     expect(gap(19200, "none", 1)).toBeCloseTo(1.8229, 3);

@@ -3,7 +3,7 @@
 // restarted with the same link names, as a USB adapter is unplugged and plugged back; and
 // the link alone is removed, as udev removes an unplugged adapter's node.
 
-import { existsSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -34,7 +34,7 @@ function nmea(body: string): string {
 type LogEntry = { level: number; msg: string } & Record<string, unknown>;
 
 describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair", () => {
-  const dir = mkdtempSync(join(tmpdir(), "plantgate-pty-"));
+  const dir = fs.mkdtempSync(join(tmpdir(), "plantgate-pty-"));
   const writerEnd = join(dir, "a");
   const sensorEnd = join(dir, "b");
   const readings: Reading[] = [];
@@ -48,7 +48,7 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
   }
 
   function write(text: string | Buffer): void {
-    writeFileSync(writerEnd, text);
+    fs.writeFileSync(writerEnd, text);
   }
 
   const good = () => readings.filter((r) => r.quality.status === "good");
@@ -89,7 +89,7 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
   afterAll(async () => {
     await sensor?.stop();
     await socat?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("turns good frames into readings and counts garbage without stopping", async () => {
@@ -142,7 +142,7 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
       { tag: "ws.temp", value: null, quality: { reason: "disconnected" } },
       { tag: "ws.hum", value: null, quality: { reason: "disconnected" } },
     ]);
-    expect(existsSync(sensorEnd)).toBe(false);
+    expect(fs.existsSync(sensorEnd)).toBe(false);
 
     // Reopen attempts fail (ENOENT) for a while: one down event, no warn per attempt.
     await new Promise((r) => setTimeout(r, 600));
@@ -167,8 +167,8 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
     const downs = () => events.filter((e) => e.kind === "device.down").length;
     const ups = () => events.filter((e) => e.kind === "device.up").length;
     const before = { downs: downs(), ups: ups() };
-    const pty = readlinkSync(sensorEnd);
-    rmSync(sensorEnd);
+    const pty = fs.readlinkSync(sensorEnd);
+    fs.rmSync(sensorEnd);
     await until("device.down after the path vanished", () => downs() > before.downs);
     expect(events.at(-1)).toMatchObject({
       kind: "device.down",
@@ -177,7 +177,7 @@ describe.runIf(requireOrSkip(socatMissing()))("SerialSensor on a socat pty pair"
     expect(sensor!.health()).toMatchObject({ status: "down", open: false });
     expect(readings.at(-1)).toMatchObject({ value: null, quality: { reason: "disconnected" } });
 
-    symlinkSync(pty, sensorEnd);
+    fs.symlinkSync(pty, sensorEnd);
     await until("device.up once the path is back", () => ups() > before.ups);
     write(`${nmea("WS,201,57")}\r\n`);
     await until("a frame after the path came back", () => good().some((r) => r.value === 57));
