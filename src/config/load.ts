@@ -10,6 +10,7 @@ import { SYSTEM_RULES } from "../alerts/system-rules.js";
 import { parseFormula } from "../preprocess/formula.js";
 import { busProblems } from "./bus-checks.js";
 import { connectionProblems, connectionWarnings } from "./device-checks.js";
+import { salvageProblems } from "./salvage.js";
 import { type Config, configSchema } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -55,11 +56,12 @@ export function crossCheck(config: Config): string[] {
     if (devices.has(sensor.name))
       problems.push(`sensors.${i}.name: "${sensor.name}" defined twice`);
     devices.add(sensor.name);
-    for (const field of sensor.fields) {
+    sensor.fields.forEach((field, f) => {
       const full = `${sensor.name}.${field.name}`;
-      if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
+      if (tags.has(full))
+        problems.push(`sensors.${i}.fields.${f}.name: tag "${full}" defined twice`);
       tags.add(full);
-    }
+    });
   });
 
   config.connections.forEach((conn, c) => {
@@ -69,13 +71,14 @@ export function crossCheck(config: Config): string[] {
         problems.push(`connections.${c}.devices.${d}.name: device "${dev.name}" defined twice`);
       }
       devices.add(dev.name);
-      for (const group of dev.groups) {
-        for (const tag of group.tags) {
+      dev.groups.forEach((group, g) => {
+        group.tags.forEach((tag, t) => {
           const full = `${dev.name}.${tag.name}`;
-          if (tags.has(full)) problems.push(`tag "${full}" defined twice`);
+          const at = `connections.${c}.devices.${d}.groups.${g}.tags.${t}.name`;
+          if (tags.has(full)) problems.push(`${at}: tag "${full}" defined twice`);
           tags.add(full);
-        }
-      }
+        });
+      });
     });
   });
   problems.push(...busProblems(config));
@@ -161,9 +164,11 @@ export function parseWithEnv(
   }
 
   const missing: string[] = [];
+  const unterminated: string[] = [];
   visit(document, {
     Scalar(_key, node) {
       if (typeof node.value !== "string" || !node.value.includes("$")) return;
+      if (node.value.replace(VAR, "").includes("${")) unterminated.push(node.value);
       const sub = substituteEnv(node.value, env);
       missing.push(...sub.missing);
       const whole = /^\$\{[^}]+\}$/.test(node.value);
@@ -171,6 +176,12 @@ export function parseWithEnv(
     },
   });
 
+  if (unterminated.length) {
+    const problems = unterminated.map(
+      (v) => `"${v}": a \${NAME} reference without its closing brace (write $$ for a literal $)`,
+    );
+    return { doc: undefined, problems };
+  }
   if (missing.length) {
     return {
       doc: undefined,
@@ -183,7 +194,11 @@ export function parseWithEnv(
 /** Validates an already parsed document; relative paths resolve against `baseDir`. */
 export function parseConfig(doc: unknown, file: string, baseDir: string): Config {
   const result = configSchema.safeParse(doc ?? {});
-  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  if (!result.success) {
+    const issues = result.error.issues;
+    const more = salvageProblems(doc, issues, crossCheck);
+    throw new ConfigError(file, [...formatIssues(issues), ...more]);
+  }
 
   const config = result.data;
   const problems = crossCheck(config);
@@ -217,7 +232,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
  * check-config prints them.
  */
 export function configWarnings(config: Config): string[] {
-  return config.connections.flatMap((conn, c) => connectionWarnings(conn, c));
+  const warnings = config.connections.flatMap((conn, c) => connectionWarnings(conn, c));
+  if (config.connections.length === 0 && config.sensors.length === 0) {
+    warnings.push("(top): no connections and no sensors: nothing will be polled");
+  }
+  return warnings;
 }
 
 /** Every tag of the config, `device.tag` → its config, in definition order. */

@@ -13,7 +13,7 @@ import {
   type rtuOverTcpConnectionSchema,
   type TABLES,
   type TYPES,
-  type tcpConnectionSchema,
+  tcpConnectionSchema,
 } from "./schema-connections.js";
 import { learningSchema } from "./schema-learning.js";
 import { sensorSchema } from "./schema-sensors.js";
@@ -90,5 +90,14 @@ export type OutputLineConfig = OutputsConfig["lines"][number];
 export type SimulatorConfig = Config["simulator"];
 
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(configSchema, { io: "input" });
+  return z.toJSONSchema(configSchema, {
+    io: "input",
+    // A connection without `type` is tcp (see connectionSchema): say so to editors too.
+    override: (ctx) => {
+      if (ctx.zodSchema !== tcpConnectionSchema) return;
+      const json = ctx.jsonSchema as { required?: string[]; properties?: Record<string, object> };
+      json.required = json.required?.filter((key) => key !== "type");
+      if (json.properties?.type) json.properties.type = { ...json.properties.type, default: "tcp" };
+    },
+  });
 }

@@ -76,6 +76,55 @@ describe("config", () => {
     expect(c.connections[0]).toMatchObject({ type: "tcp", host: "plc.local", port: 1502 });
     expect(problems(text, {})).toEqual(["environment variable(s) not set: PLC_HOST"]);
     expect(substituteEnv("cost $$5 ${A}", { A: "x" }).text).toBe("cost $5 x");
+    const open = problems(minimal.replace("host: 10.0.0.5", "host: ${PLC_HOST"));
+    expect(open).toEqual([
+      '"${PLC_HOST": a ${NAME} reference without its closing brace (write $$ for a literal $)',
+    ]);
+    // $$ escapes the brace's dollar: a literal "${X}" is no unterminated reference.
+    const escaped = minimal.replace("address: 3", () => 'address: 3, unit: "$${X"');
+    expect(problems(escaped)).toEqual([]);
+  });
+
+  it("lists the cross-field problems too when the schema refuses some fields", () => {
+    const text = `
+connections:
+  - name: plc
+    host: 10.0.0.5
+    timeoutMs: fast
+    devices:
+      - name: press
+        groups:
+          - pollIntervalMS: 100
+            tags:
+              - { name: speed, address: 3 }
+              - { name: count, address: 65535, type: uint32 }
+              - { name: speed, address: 9 }
+              - { name: broken, address: -4 }
+learning: { target: press.speed, features: [press.sped, press.broken] }
+alerts:
+  rules: [{ name: r, signal: prediction, below: { warning: 10, alarm: 20 } }]
+outputs:
+  lines:
+    - { name: a, gpio: 17, activeOn: [ok] }
+    - { name: b, gpio: 17, activeOn: [alarm] }
+`;
+    const p = problems(text);
+    expect(p).toEqual(
+      expect.arrayContaining([
+        "connections.0.timeoutMs: Invalid input: expected number, received string",
+        'connections.0.devices.0.groups.0: Unrecognized key: "pollIntervalMS"',
+        "alerts.rules.0.below.alarm: the alarm level must be lower than the warning level",
+        "connections.0.devices.0: tag count: a uint32 at 65535 runs past 65535",
+        'connections.0.devices.0.groups.0.tags.2.name: tag "press.speed" defined twice',
+        'learning.features.0: no tag "press.sped"',
+        "outputs.lines.1.gpio: gpio 17 already used by a",
+      ]),
+    );
+    expect(p.some((x) => x.startsWith("connections.0.devices.0.groups.0.tags.3.address"))).toBe(
+      true,
+    );
+    // The tag the schema refused is one problem, not a second one where it is named.
+    expect(p.filter((x) => x.includes("press.broken"))).toEqual([]);
   });
 
   it("checks references across sections", () => {
@@ -113,10 +162,25 @@ alerts:
     expect(Object.keys(schema.properties)).toEqual(
       expect.arrayContaining(["connections", "store", "learning", "alerts", "outputs"]),
     );
+    // A connection without a type is tcp, as the loader reads it.
+    const connections = schema.properties.connections as {
+      items: { oneOf: Array<{ required: string[]; properties: { type: { const: string } } }> };
+    };
+    const variants = connections.items.oneOf;
+    const tcp = variants.find((v) => v.properties.type.const === "tcp");
+    expect(tcp?.required).not.toContain("type");
+    expect(variants.find((v) => v.properties.type.const === "rtu")?.required).toContain("type");
   });
 });
 
 describe("config warnings", () => {
+  it("warns when there is nothing to poll", async () => {
+    const { configWarnings } = await import("../../src/config/load.js");
+    expect(configWarnings(loadConfig(write("gateway: { name: empty }\n"), {}))).toEqual([
+      "(top): no connections and no sensors: nothing will be polled",
+    ]);
+  });
+
   it("warns when a timeout is not below the poll interval", async () => {
     const { configWarnings } = await import("../../src/config/load.js");
     const ok = loadConfig(write(minimal), {});
