@@ -21,9 +21,18 @@ export interface ExportOptions {
   rollup?: boolean;
 }
 
-function parseTime(flag: string, text: string | undefined): number | undefined {
+/** A date and time with neither `Z` nor an offset. */
+const LOCAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/**
+ * Epoch ms, or ISO 8601. Without an offset a time is UTC, as stored and exported: JavaScript
+ * would read a date alone as UTC but a date with a time as local, so 2026-12-04 and
+ * 2026-12-04T00:00 would name different instants on a gateway set to local time.
+ */
+export function parseTime(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  const iso = LOCAL_ISO.test(text) ? `${text}Z` : text;
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(iso);
   if (Number.isNaN(ms)) fail(`--${flag} "${text}" is not a time (ISO 8601 or epoch ms)`);
   return ms;
 }

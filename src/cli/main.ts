@@ -77,7 +77,7 @@ lineOptions(
   .addOption(new Option("--order <order>", "byte order").choices(ORDERS).default("ABCD"))
   .option("--bit <n>", "type bit: the bit, 0 = least significant", integer)
   .option("--length <n>", "type string: its length in registers", integer)
-  .option("--timeout <ms>", "response timeout (default 1000, or the device's)", integer)
+  .option("--timeout <ms>", "response timeout (default 500, or the device's)", integer)
   .action(readCommand);
 
 lineOptions(
@@ -96,8 +96,8 @@ program
   .description("write buffered readings or rollups as CSV or JSON Lines, streamed")
   .requiredOption("-c, --config <file>", "config file", "/etc/plantgate/plantgate.yaml")
   .option("--tags <list>", "comma-separated tag names (default: all)")
-  .option("--from <time>", "first time, ISO 8601 or epoch ms (inclusive)")
-  .option("--to <time>", "last time, ISO 8601 or epoch ms (exclusive)")
+  .option("--from <time>", "first time, ISO 8601 (UTC without an offset) or epoch ms; inclusive")
+  .option("--to <time>", "last time, ISO 8601 (UTC without an offset) or epoch ms; exclusive")
   .addOption(
     new Option("-f, --format <format>", "output format").choices(["csv", "jsonl"]).default("csv"),
   )

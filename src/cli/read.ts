@@ -130,9 +130,7 @@ export function connectionFromFlags(
     }
     line = { type: flags.rtuOverTcp ? "rtuOverTcp" : "tcp", host: flags.host, port: flags.port };
   } else {
-    throw new UsageError(
-      "give --host HOST or --serial PATH (read also takes --config FILE with --device NAME)",
-    );
+    throw new UsageError("give --host HOST or --serial PATH");
   }
   return validate(connectionSchema, withoutUndefined({ ...common, ...line }));
 }
@@ -236,6 +234,9 @@ function configOrFlags(flags: ReadFlags): Target {
     if (!flags.config || !flags.device) throw new UsageError("--config and --device go together");
     if (flags.host || flags.serial) throw new UsageError("give --device or --host/--serial");
     return targetFromConfig(flags);
+  }
+  if (!flags.host && flags.serial === undefined) {
+    throw new UsageError("give --host HOST or --serial PATH, or --config FILE with --device NAME");
   }
   const connection = connectionFromFlags(flags, flags.unit ?? 1);
   const unitId = connection.devices[0]?.unitId ?? 1;
