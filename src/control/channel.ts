@@ -23,6 +23,7 @@ export class ControlServer implements Component {
   readonly name = "control";
   private server?: Server;
   private requests = 0;
+  private readOnly = false;
 
   constructor(
     private readonly path: string,
@@ -38,6 +39,14 @@ export class ControlServer implements Component {
       throw new Error(`state directory ${dir} cannot be made: ${(err as Error).message}`);
     }
     if (!statSync(dir).isDirectory()) throw new Error(`state directory ${dir} is not a directory`);
+    try {
+      await this.listen();
+    } catch (err) {
+      this.refuse(dir, err as NodeJS.ErrnoException);
+    }
+  }
+
+  private async listen(): Promise<void> {
     await this.removeStale();
     const server = createServer((sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
@@ -49,6 +58,30 @@ export class ControlServer implements Component {
     this.logger.info({ socket: this.path }, "control channel listening");
   }
 
+  /**
+   * A state directory on a file system that went read-only (an SD card after I/O errors)
+   * must not keep the gateway from polling and driving its outputs: it runs on without the
+   * channel, and says so. Any other failure stops the start, with what to do.
+   */
+  private refuse(dir: string, err: NodeJS.ErrnoException): void {
+    if (err.code === "EROFS") {
+      this.readOnly = true;
+      this.logger.error(
+        { socket: this.path, err: err.message },
+        "state directory is read-only: no control channel, so plantgate status cannot reach " +
+          "this daemon; polling, rules and outputs go on, readings wait in memory",
+      );
+      return;
+    }
+    if (err.code === "EACCES" || err.code === "EPERM") {
+      throw new Error(
+        `state directory ${dir} is not writable for this user (${err.code}): give it to the ` +
+          "user plantgate runs as, or set gateway.stateDir",
+      );
+    }
+    throw err;
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
@@ -57,7 +90,8 @@ export class ControlServer implements Component {
   }
 
   health(): Health {
-    return { status: this.server ? "ok" : "down", requests: this.requests };
+    const status = this.server ? "ok" : this.readOnly ? "degraded" : "down";
+    return { status, requests: this.requests, readOnly: this.readOnly };
   }
 
   /** A socket file left by a daemon that died is removed; a live one means we are not alone. */

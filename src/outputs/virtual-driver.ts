@@ -16,6 +16,7 @@ interface LineState {
 export class VirtualGpioDriver implements GpioDriver {
   readonly kind = "virtual" as const;
   private readonly lines: Record<string, LineState> = {};
+  private saveFailing = false;
 
   constructor(
     private readonly stateFile: string,
@@ -37,10 +38,24 @@ export class VirtualGpioDriver implements GpioDriver {
     this.save();
   }
 
+  /**
+   * The state file only mirrors the levels: on a read-only or full disk the virtual lines go
+   * on switching (and logging), and the file catches up at the next change it can write.
+   */
   private save(): void {
-    mkdirSync(dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify({ lines: this.lines }, null, 2)}\n`);
-    renameSync(tmp, this.stateFile);
+    try {
+      mkdirSync(dirname(this.stateFile), { recursive: true });
+      const tmp = `${this.stateFile}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify({ lines: this.lines }, null, 2)}\n`);
+      renameSync(tmp, this.stateFile);
+      if (this.saveFailing) this.logger.info({ file: this.stateFile }, "output state file written");
+      this.saveFailing = false;
+    } catch (err) {
+      if (!this.saveFailing) {
+        const fields = { file: this.stateFile, err: (err as Error).message };
+        this.logger.warn(fields, "output state file cannot be written; levels kept in memory");
+      }
+      this.saveFailing = true;
+    }
   }
 }
