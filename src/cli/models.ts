@@ -31,6 +31,8 @@ export interface ModelRow {
   cleaning?: CleaningSummary["tags"];
   /** Why the version's meta could not be read. */
   unreadable?: string;
+  /** Why the version cannot be loaded (a damaged file): the daemon passes over it. */
+  unusable?: string;
 }
 
 export interface RollbackResult {
@@ -64,6 +66,10 @@ export async function listModels(dir: string): Promise<ModelRow[]> {
         dataToTs: m.dataToTs,
         features: modelColumns(m),
         cleaning: m.cleaning?.tags,
+        unusable: await store.load(version).then(
+          () => undefined,
+          (err: Error) => err.message,
+        ),
       });
     } catch (err) {
       rows.push({ version, champion, unreadable: (err as Error).message });
@@ -90,6 +96,7 @@ export function formatModels(rows: readonly ModelRow[]): string {
   const lines = rows.map((r) => {
     const mark = r.champion ? "*" : "";
     if (r.unreadable) return [mark, r.version, `unreadable: ${r.unreadable}`];
+    if (r.unusable) return [mark, r.version, iso(r.createdTs), `unusable: ${r.unusable}`];
     const range = `${iso(r.dataFromTs)} → ${iso(r.dataToTs)}`;
     const cells = [num(r.holdoutMae), num(r.holdoutRmse), String(r.rows ?? "?"), range];
     const cleaned = r.cleaning ? String(cleanedValues(r.cleaning)) : "?";

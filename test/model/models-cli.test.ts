@@ -108,6 +108,14 @@ describe("plantgate models", () => {
     expect(formatModels(rows).split("\n")[4]).toMatch(/\t7\ta,b$/);
   });
 
+  it("marks a version whose files are damaged as unusable", async () => {
+    await writeFile(join(dir, "models", "v000002", "weights.bin"), Buffer.alloc(3));
+    const rows = await listModels(join(dir, "models"));
+    expect(rows[0]?.unusable).toBeUndefined();
+    expect(rows[1]?.unusable).toMatch(/weights.bin has 3 bytes, its manifest needs 8/);
+    expect(formatModels(rows).split("\n")[2]).toMatch(/^\*\tv000002\t.*\tunusable: /);
+  });
+
   it("says so when there is no model yet", async () => {
     const rows = await listModels(join(dir, "none"));
     expect(formatModels(rows)).toBe("no trained models yet\n");
