@@ -137,8 +137,13 @@ export class Daemon {
     });
     this.store = store;
     await this.run(store);
-    // A jump also restarts the in-memory windows inference and alerts read.
-    const listener = clockListeners(store, this.latest);
+    // A jump also restarts the in-memory windows inference and alerts read. The learner
+    // starts later; until then there is nothing of its to restart.
+    const learner = {
+      clockJumped: (deltaMs: number) => this.learner?.clockJumped(deltaMs),
+      clockSynchronized: () => {},
+    };
+    const listener = clockListeners(store, this.latest, learner);
     await this.run(new ClockMonitor(config.clock, clock, listener, store, this.child("clock")));
     if (config.simulator.enabled) {
       await this.run(new SimulatorServer(config.simulator, this.child("simulator")));

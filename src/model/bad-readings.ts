@@ -72,6 +72,15 @@ export class RecentBadReadings implements BadReadingSource {
     }
   }
 
+  /**
+   * A clock step backwards restarts every tag, as LatestValues' windows restart: marks from
+   * before the step would land in the new window and block fills there for a while.
+   */
+  clockJumped(deltaMs: number): void {
+    if (deltaMs >= 0) return;
+    for (const marks of this.marks.values()) marks.length = 0;
+  }
+
   badReadings(tags: readonly string[], fromTs: number, toTs: number): Map<string, number[]> {
     return new Map(tags.map((t) => [t, between(this.marks.get(t) ?? [], fromTs, toTs)]));
   }

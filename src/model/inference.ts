@@ -48,6 +48,10 @@ export class Inference {
     this.bad.observe(readings);
   }
 
+  clockJumped(deltaMs: number): void {
+    this.bad.clockJumped(deltaMs);
+  }
+
   /**
    * The newest complete cell's row, or why there is none. An input whose newest reading is
    * bad (its device is down, a timeout) gives none: a value held from before the fault

@@ -157,6 +157,11 @@ export class Learner implements Component {
     this.inference?.observe(readings);
   }
 
+  /** The clock monitor's report: a step backwards restarts what inference remembers. */
+  clockJumped(deltaMs: number): void {
+    this.inference?.clockJumped(deltaMs);
+  }
+
   /**
    * The prediction for the newest complete grid cell, or undefined (the rules see unknown)
    * without a model, or when an input is stale or its newest reading is bad: an input
