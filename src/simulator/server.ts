@@ -51,11 +51,22 @@ export class SimulatorServer implements Component {
 
   async start(): Promise<void> {
     const { host, port, unitId, stepMs } = this.config;
+    // Like a real PLC, the simulated line answers a read outside its map with exception 2
+    // (illegal data address), so `plantgate read` of a coil says so instead of timing out.
+    const illegal = (): never => {
+      throw { modbusErrorCode: 2, msg: "not on the simulated line's map" };
+    };
+    const inputs = (addr: number, length: number) =>
+      addr + length <= REGISTERS
+        ? Array.from({ length }, (_, i) => this.registers[addr + i] as number)
+        : illegal();
     const vector = {
-      getInputRegister: (addr: number) => this.registers[addr] ?? 0,
-      getMultipleInputRegisters: (addr: number, length: number) =>
-        Array.from({ length }, (_, i) => this.registers[addr + i] ?? 0),
-      getHoldingRegister: () => 0,
+      getInputRegister: (addr: number) => inputs(addr, 1)[0],
+      getMultipleInputRegisters: inputs,
+      getHoldingRegister: illegal,
+      getMultipleHoldingRegisters: illegal,
+      getCoil: illegal,
+      getDiscreteInput: illegal,
     };
     const server = new ModbusRTU.ServerTCP(vector, { host, port, unitID: unitId });
     this.server = server;
