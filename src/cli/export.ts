@@ -21,20 +21,48 @@ export interface ExportOptions {
   rollup?: boolean;
 }
 
-/** A date and time with neither `Z` nor an offset. */
-const LOCAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+/** A date, optionally a time (after `T` or a space), optionally `Z` or an offset. */
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?)?(Z|[+-]\d{2}:\d{2})?$/;
 
 /**
- * Epoch ms, or ISO 8601. Without an offset a time is UTC, as stored and exported: JavaScript
- * would read a date alone as UTC but a date with a time as local, so 2026-12-04 and
- * 2026-12-04T00:00 would name different instants on a gateway set to local time.
+ * Epoch ms, or an ISO 8601 date and time. Without an offset a time is UTC, as stored and
+ * exported: JavaScript's own parser would read a date alone as UTC but a date with a time
+ * as local, so 2026-12-04 and 2026-12-04T00:00 would name different instants on a gateway
+ * set to local time. A date that does not exist (2026-02-30) is refused, not rolled over.
  */
 export function parseTime(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const iso = LOCAL_ISO.test(text) ? `${text}Z` : text;
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(iso);
-  if (Number.isNaN(ms)) fail(`--${flag} "${text}" is not a time (ISO 8601 or epoch ms)`);
+  const ms = /^\d+$/.test(text) ? Number(text) : isoMs(text);
+  if (ms === undefined) {
+    fail(`--${flag} "${text}" is not a time (ISO 8601, like 2026-12-04T06:00Z, or epoch ms)`);
+  }
   return ms;
+}
+
+/** Epoch ms of an ISO 8601 time, UTC unless it names an offset; undefined if none. */
+function isoMs(text: string): number | undefined {
+  const m = ISO.exec(text);
+  if (!m) return undefined;
+  const [y = 0, mo = 1, d = 1, h = 0, mi = 0, sec = 0] = m.slice(1, 7).map((v) => Number(v ?? 0));
+  const utc = Date.UTC(y, mo - 1, d, h, mi, sec);
+  const back = new Date(utc);
+  const exists =
+    back.getUTCFullYear() === y &&
+    back.getUTCMonth() === mo - 1 &&
+    back.getUTCDate() === d &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === mi;
+  if (!exists) return undefined;
+  const frac = m[7] ? Math.round(Number(m[7]) * 1000) : 0;
+  return utc + frac - offsetMs(m[8] ?? "Z");
+}
+
+function offsetMs(zone: string): number {
+  if (zone === "Z") return 0;
+  const sign = zone.startsWith("-") ? -1 : 1;
+  const [h, m] = zone.slice(1).split(":").map(Number) as [number, number];
+  return sign * (h * 60 + m) * 60_000;
 }
 
 function fail(message: string): never {

@@ -162,6 +162,10 @@ export function parseWithEnv(
     const problems = document.errors.map((e) => `not valid YAML: ${e.message}`);
     return { doc: undefined, problems };
   }
+  // An empty file is a failed copy far more often than a wish to run with every default.
+  if (document.contents === null) {
+    return { doc: undefined, problems: ["the file holds no settings (empty, or comments only)"] };
+  }
 
   const missing: string[] = [];
   const unterminated: string[] = [];

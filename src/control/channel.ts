@@ -154,8 +154,15 @@ export function controlRequest(
     sock.on("error", (err) => {
       clearTimeout(timer);
       const code = (err as NodeJS.ErrnoException).code;
-      const notRunning = code === "ENOENT" || code === "ECONNREFUSED";
-      const why = notRunning ? "no plantgate is running with this state directory" : err.message;
+      // A daemon whose state directory went read-only runs without its socket: a missing
+      // socket does not prove that none is running.
+      const why =
+        code === "ENOENT"
+          ? "no control socket there (no plantgate is running with this state directory, or " +
+            "it runs without its socket because the directory is read-only: see its log)"
+          : code === "ECONNREFUSED"
+            ? "no plantgate is running with this state directory"
+            : err.message;
       reject(new Error(`cannot reach plantgate at ${path}: ${why}`));
     });
     sock.on("data", (chunk: string) => {

@@ -174,6 +174,12 @@ alerts:
 });
 
 describe("config warnings", () => {
+  it("refuses an empty file", () => {
+    const empty = ["the file holds no settings (empty, or comments only)"];
+    expect(problems("")).toEqual(empty);
+    expect(problems("# plantgate\n# nothing yet\n")).toEqual(empty);
+  });
+
   it("warns when there is nothing to poll", async () => {
     const { configWarnings } = await import("../../src/config/load.js");
     expect(configWarnings(loadConfig(write("gateway: { name: empty }\n"), {}))).toEqual([
